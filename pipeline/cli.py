@@ -1,0 +1,129 @@
+"""`python -m pipeline ...` (also installed as `arabic-pipeline`): wires the stages, nothing more."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from pipeline.errors import InputError, ModelNotAvailable
+from pipeline.random_model import SIZES, write_random_model
+from pipeline.readers import find_transcripts, read_transcript
+from pipeline.records import Transcript, Unit
+from pipeline.units import UnitOptions, build_units
+from pipeline.writers import WRITERS
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    translate = commands.add_parser("translate", help="translate and align transcripts")
+    translate.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="transcript files or folders")
+    translate.add_argument(
+        "--model", default=None, help="hub id or local folder (default: Helsinki-NLP/opus-mt-ar-en)"
+    )
+    translate.add_argument("--out", type=Path, default=Path("output"), help="output folder (default: output)")
+    translate.add_argument("--beam", type=int, default=None, help="beam size (default: the model's own)")
+    translate.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    translate.add_argument(
+        "--formats", default=",".join(WRITERS), help=f"comma-separated, from {','.join(WRITERS)}"
+    )
+    translate.add_argument("--batch-size", type=int, default=16)
+    translate.add_argument("--token-budget", type=int, default=UnitOptions.token_budget)
+    translate.add_argument("--encoding", default=None, help="input encoding, when detection is not enough")
+    translate.set_defaults(run=_translate)
+
+    random_model = commands.add_parser("random-model", help="write a MarianMT model with random weights")
+    random_model.add_argument("--size", choices=tuple(SIZES), default="tiny")
+    random_model.add_argument("--seed", type=int, default=0)
+    random_model.add_argument("folder", type=Path)
+    random_model.set_defaults(run=_random_model)
+
+    args = parser.parse_args(argv)
+    return args.run(args, parser)
+
+
+def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from tqdm import tqdm
+
+    from pipeline.backends.hf import DEFAULT_MODEL, DecodingOptions, HFTranslator
+    from pipeline.run import Summary, output_folder, translate_units, write_outputs
+
+    formats = [name.strip() for name in args.formats.split(",") if name.strip()]
+    unknown = sorted(set(formats) - set(WRITERS))
+    if unknown:
+        parser.error(f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(WRITERS)}")
+    if (args.beam is not None and args.beam < 1) or args.batch_size < 1 or args.token_budget < 8:
+        parser.error("--beam and --batch-size must be at least 1, --token-budget at least 8")
+    started = time.perf_counter()
+    summary = Summary()
+    try:
+        paths = find_transcripts(args.paths)
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not paths:
+        print(
+            f"error: no transcripts ({', '.join(WRITERS)}) found in {' '.join(map(str, args.paths))}",
+            file=sys.stderr,
+        )
+        return 2
+    transcripts = _read_all(paths, args.encoding, args.out, summary)
+
+    try:
+        translator = HFTranslator(
+            args.model or DEFAULT_MODEL,
+            DecodingOptions(beam=args.beam, batch_size=args.batch_size, device=args.device),
+        )
+    except (ModelNotAvailable, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+    options = UnitOptions(token_budget=args.token_budget)
+    planned: list[tuple[Transcript, tuple[Unit, ...]]] = [
+        (transcript, build_units(transcript, translator.count_tokens, options)) for transcript in transcripts
+    ]
+    total = sum(1 for _, units in planned for unit in units if unit.text)
+    with tqdm(total=total, unit="unit", desc="translating", file=sys.stderr, dynamic_ncols=True) as bar:
+        for transcript, units in planned:
+            bar.set_postfix_str(transcript.name)
+            aligned = translate_units(transcript, units, translator, bar.update)
+            written = write_outputs(aligned, args.out, formats)
+            summary.add(aligned)
+            if len(written) < len(formats):
+                summary.notes.append(f"{transcript.name}: no times in the input, so no subtitle files")
+            tqdm.write(f"{transcript.source} -> {output_folder(args.out, transcript)}", file=sys.stderr)
+    summary.seconds = time.perf_counter() - started
+    print(summary.format())
+    return 1 if summary.failures else 0
+
+
+def _read_all(paths: list[Path], encoding: str | None, out: Path, summary) -> list[Transcript]:
+    """Every readable transcript; a file that fails is reported and the others go on."""
+    from pipeline.run import output_folder
+
+    transcripts: list[Transcript] = []
+    folders: dict[Path, str] = {}
+    for path in paths:
+        try:
+            transcript = read_transcript(path, encoding)
+            folder = output_folder(out, transcript)
+            if folder in folders:
+                raise InputError(
+                    str(path), f"writes to the same output folder as {folders[folder]}; rename one"
+                )
+        except InputError as error:
+            summary.failures.append(str(error))
+            print(f"error: {error}", file=sys.stderr)
+            continue
+        folders[folder] = str(path)
+        transcripts.append(transcript)
+    return transcripts
+
+
+def _random_model(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    folder = write_random_model(args.folder, args.size, args.seed)
+    print(f"Wrote a {args.size} MarianMT model with random weights to {folder}")
+    return 0

@@ -1,0 +1,63 @@
+"""Flags that tell a reviewer where to look first: one small check per flag, in a registry."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Evidence:
+    en: str
+    ar: str  # normalised Arabic of the sentence's span
+    logprobs: tuple[float, ...]
+    truncated: bool  # the unit hit the length cap and this sentence is where it stopped
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    low_confidence: float = 0.35  # exp(mean token log-probability)
+    min_length_ratio: float = 0.4  # English characters per Arabic character
+    max_length_ratio: float = 3.0
+    min_chars_for_ratio: int = 12  # shorter spans have too noisy a ratio to judge
+    repeats: int = 3  # the same n-gram this many times in a row is a loop
+
+
+def confidence(logprobs: tuple[float, ...]) -> float:
+    return math.exp(sum(logprobs) / len(logprobs)) if logprobs else 0.0
+
+
+def _repetition(evidence: Evidence, limits: Thresholds) -> bool:
+    words = evidence.en.lower().split()
+    for n in range(1, 5):
+        for first in range(len(words) - n * limits.repeats + 1):
+            gram = words[first : first + n]
+            if all(words[first + k * n : first + (k + 1) * n] == gram for k in range(1, limits.repeats)):
+                return True
+    return False
+
+
+def _length_ratio(evidence: Evidence, limits: Thresholds) -> bool:
+    ar_chars = len(evidence.ar.replace(" ", ""))
+    if ar_chars < limits.min_chars_for_ratio or not evidence.en:
+        return False
+    ratio = len(evidence.en.replace(" ", "")) / ar_chars
+    return not limits.min_length_ratio <= ratio <= limits.max_length_ratio
+
+
+_ARABIC_SCRIPT = re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
+
+FLAG_CHECKS: dict[str, Callable[[Evidence, Thresholds], bool]] = {
+    "empty": lambda evidence, _: not evidence.en.strip(),
+    "repetition": _repetition,
+    "length-ratio": _length_ratio,
+    "untranslated": lambda evidence, _: bool(_ARABIC_SCRIPT.search(evidence.en)),
+    "truncated": lambda evidence, _: evidence.truncated,
+    "low-confidence": lambda evidence, limits: confidence(evidence.logprobs) < limits.low_confidence,
+}
+
+
+def flags_for(evidence: Evidence, limits: Thresholds = Thresholds()) -> tuple[str, ...]:
+    return tuple(name for name, check in FLAG_CHECKS.items() if check(evidence, limits))

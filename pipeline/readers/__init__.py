@@ -1,0 +1,49 @@
+"""Transcript readers, one module per format, chosen by file suffix."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from pipeline.errors import InputError
+from pipeline.readers.common import decode, with_unique_ids
+from pipeline.readers.plain_text import read_plain_text
+from pipeline.readers.srt import read_srt
+from pipeline.readers.tsv import read_tsv
+from pipeline.readers.vtt import read_vtt
+from pipeline.readers.whisper_json import read_whisper_json
+from pipeline.records import Segment, Transcript
+
+Reader = Callable[[str, str], list[Segment]]
+
+READERS: dict[str, Reader] = {
+    ".srt": read_srt,
+    ".vtt": read_vtt,
+    ".json": read_whisper_json,
+    ".tsv": read_tsv,
+    ".txt": read_plain_text,
+}
+
+
+def read_transcript(path: Path, encoding: str | None = None) -> Transcript:
+    reader = READERS.get(path.suffix.lower())
+    if reader is None:
+        raise InputError(
+            str(path), f"unknown transcript format {path.suffix!r}; expected one of {', '.join(READERS)}"
+        )
+    text = decode(path.read_bytes(), str(path), encoding)
+    segments = with_unique_ids(reader(text, str(path)))
+    return Transcript(name=path.stem, source=str(path), segments=segments)
+
+
+def find_transcripts(paths: list[Path]) -> list[Path]:
+    """Files as given, folders expanded to the transcripts they hold (sorted, not recursive)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in READERS))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise InputError(str(path), "no such file or folder")
+    return found

@@ -1,0 +1,92 @@
+"""The records that flow between stages. Every stage takes and returns these; nothing else is shared."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One cue, utterance or line of the input, with its text as written (markup removed)."""
+
+    id: str
+    text: str
+    start: float | None = None
+    end: float | None = None
+    speaker: str | None = None
+    line: int = 0  # where the segment starts in its file, for error messages
+
+
+@dataclass(frozen=True)
+class Transcript:
+    name: str  # the file stem; outputs go to <out>/<name>/
+    source: str  # the path it was read from
+    segments: tuple[Segment, ...]
+
+
+@dataclass(frozen=True)
+class ArabicWord:
+    """A whitespace-delimited piece of one segment's original text, and its normalised model input.
+
+    `start`/`end` index the segment's original text, so the reviewer always sees what was written;
+    `token` counts the segment's whitespace-separated words (over-long words are cut into several
+    ArabicWords that share one token). `norm` may be empty (a lone tatweel, a control character).
+    """
+
+    segment: int  # index into Transcript.segments
+    start: int
+    end: int
+    token: int
+    norm: str
+
+
+@dataclass(frozen=True)
+class Unit:
+    """What the model translates in one go: whole sentences where possible, never over the token budget."""
+
+    index: int
+    words: tuple[ArabicWord, ...]
+
+    @property
+    def model_words(self) -> tuple[str, ...]:
+        return tuple(word.norm for word in self.words)
+
+    @property
+    def text(self) -> str:
+        return " ".join(word.norm for word in self.words if word.norm)
+
+
+@dataclass(frozen=True)
+class Translation:
+    """A backend's answer for one unit.
+
+    `attention[t][j]` is the alignment head's attention from target token t to source word j
+    (None when the backend has none); `logprobs[t]` is the log-probability of target token t.
+    `tokens` are SentencePiece pieces; a piece starting with '▁' begins a new English word.
+    """
+
+    tokens: tuple[str, ...]
+    logprobs: tuple[float, ...]
+    attention: tuple[tuple[float, ...], ...] | None
+    truncated: bool
+
+
+@dataclass(frozen=True)
+class AlignedSentence:
+    index: int
+    en: str
+    ar: str
+    segments: tuple[str, ...]
+    start: float | None
+    end: float | None
+    speaker: str | None
+    confidence: float
+    flags: tuple[str, ...]
+    links: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class AlignedTranscript:
+    transcript: Transcript
+    sentences: tuple[AlignedSentence, ...]
+    model: str

@@ -1,0 +1,90 @@
+"""Wires the stages: read -> units -> translate -> align -> write. Each stage stays importable alone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.align import align_transcript
+from pipeline.backends import Translator
+from pipeline.errors import InputError
+from pipeline.records import AlignedTranscript, Transcript, Translation, Unit
+from pipeline.units import UnitOptions, build_units
+from pipeline.writers import WRITERS
+from pipeline.writers.common import atomic_write
+
+EMPTY = Translation(tokens=(), logprobs=(), attention=None, truncated=False)
+
+
+def translate_transcript(
+    transcript: Transcript, translator: Translator, options: UnitOptions = UnitOptions()
+) -> AlignedTranscript:
+    return translate_units(transcript, build_units(transcript, translator.count_tokens, options), translator)
+
+
+def translate_units(
+    transcript: Transcript,
+    units: Sequence[Unit],
+    translator: Translator,
+    progress: Callable[[int], None] | None = None,
+) -> AlignedTranscript:
+    """Translate the units that have text (the others get an empty translation), then align."""
+    wanted = [unit for unit in units if unit.text]
+    translated = iter(translator.translate([unit.model_words for unit in wanted], progress))
+    translations = [next(translated) if unit.text else EMPTY for unit in units]
+    return align_transcript(transcript, units, translations, translator.name)
+
+
+def output_folder(out: Path, transcript: Transcript) -> Path:
+    """<out>/<stem>/, refusing stems that would step outside <out>."""
+    folder = (out / transcript.name).resolve()
+    if transcript.name in ("", ".", "..") or folder.parent != out.resolve():
+        raise InputError(
+            transcript.source, f"the file name gives no usable output folder name ({transcript.name!r})"
+        )
+    return folder
+
+
+def write_outputs(aligned: AlignedTranscript, out: Path, formats: Sequence[str]) -> list[Path]:
+    folder = output_folder(out, aligned.transcript)
+    written = []
+    for name in formats:
+        suffix, render = WRITERS[name]
+        text = render(aligned)
+        if text is not None:
+            path = folder / f"{aligned.transcript.name}{suffix}"
+            atomic_write(path, text)
+            written.append(path)
+    return written
+
+
+@dataclass
+class Summary:
+    """What the end-of-run screen reports."""
+
+    files: int = 0
+    segments: int = 0
+    sentences: int = 0
+    flagged: int = 0
+    seconds: float = 0.0
+    failures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, aligned: AlignedTranscript) -> None:
+        self.files += 1
+        self.segments += len(aligned.transcript.segments)
+        self.sentences += len(aligned.sentences)
+        self.flagged += sum(1 for sentence in aligned.sentences if sentence.flags)
+
+    def format(self) -> str:
+        lines = [
+            f"Translated {self.files} transcript(s) in {self.seconds:.1f} s: "
+            f"{self.segments} segments -> {self.sentences} English sentences, "
+            f"{self.flagged} flagged for review."
+        ]
+        lines += [f"  note: {note}" for note in self.notes]
+        if self.failures:
+            lines.append(f"{len(self.failures)} file(s) failed:")
+            lines += [f"  {failure}" for failure in self.failures]
+        return "\n".join(lines)

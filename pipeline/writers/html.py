@@ -1,0 +1,36 @@
+"""A self-contained review page: English beside Arabic, times, speakers, flags, word-link hovering.
+
+Every transcript string reaches the page through Jinja2's autoescaping; the page's script reads only
+data attributes, never transcript text, so nothing in a transcript can run.
+"""
+
+from __future__ import annotations
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from pipeline.records import AlignedTranscript
+from pipeline.writers.common import timecode
+
+
+def render_html(aligned: AlignedTranscript) -> str:
+    rows = []
+    for s in aligned.sentences:
+        linked: dict[int, list[int]] = {}
+        for en_index, ar_index in s.links:
+            linked.setdefault(en_index, []).append(ar_index)
+        rows.append(
+            {
+                "sentence": s,
+                "time": "" if s.start is None else f"{timecode(s.start)} – {timecode(s.end or s.start)}",
+                "en_words": [
+                    (word, " ".join(map(str, linked.get(i, [])))) for i, word in enumerate(s.en.split())
+                ],
+                "ar_words": s.ar.split(),
+            }
+        )
+    flagged = sum(1 for s in aligned.sentences if s.flags)
+    environment = Environment(
+        loader=PackageLoader("pipeline", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+    )
+    return environment.get_template("review.html.j2").render(aligned=aligned, rows=rows, flagged=flagged)

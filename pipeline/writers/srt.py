@@ -1,0 +1,17 @@
+"""English subtitles: one SubRip cue per English sentence, with the sentence's start and end."""
+
+from __future__ import annotations
+
+from pipeline.records import AlignedTranscript
+from pipeline.writers.common import timecode
+
+
+def render_srt(aligned: AlignedTranscript) -> str | None:
+    timed = [s for s in aligned.sentences if s.start is not None and s.end is not None]
+    if not timed:
+        return None
+    cues = [
+        f"{number}\n{timecode(s.start, ',')} --> {timecode(s.end, ',')}\n{s.en or '…'}\n"
+        for number, s in enumerate(timed, start=1)
+    ]
+    return "\n".join(cues)

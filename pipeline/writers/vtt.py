@@ -1,0 +1,23 @@
+"""Bilingual WebVTT: the English line over the Arabic line, with <v Speaker> where known."""
+
+from __future__ import annotations
+
+from pipeline.records import AlignedTranscript
+from pipeline.writers.common import timecode
+
+
+def _escape(text: str) -> str:
+    """WebVTT cue text escapes; this also keeps a literal '-->' from ending the cue."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_vtt(aligned: AlignedTranscript) -> str | None:
+    timed = [s for s in aligned.sentences if s.start is not None and s.end is not None]
+    if not timed:
+        return None
+    cues = ["WEBVTT\n"]
+    for s in timed:
+        voice = f"<v {_escape(s.speaker)}>" if s.speaker else ""
+        timing = f"{timecode(s.start)} --> {timecode(s.end)}"
+        cues.append(f"{s.index + 1}\n{timing}\n{voice}{_escape(s.en or '…')}\n{_escape(s.ar)}\n")
+    return "\n".join(cues)
