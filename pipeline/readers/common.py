@@ -44,9 +44,12 @@ def decode(data: bytes, path: str, encoding: str | None = None) -> str:
         return _unify_newlines(data.decode("utf-8"))
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
-        legacy = data.decode(LEGACY_ARABIC_ENCODING, errors="replace")
-        if "\ufffd" not in legacy and _ARABIC_LETTER.search(legacy):
-            return _unify_newlines(legacy)
+        # Windows-1256 gives every byte a character, so it would "decode" damaged UTF-8 into mojibake:
+        # take it only when no valid UTF-8 non-ASCII text came before the first error.
+        if data[: error.start].isascii():
+            legacy = data.decode(LEGACY_ARABIC_ENCODING)
+            if _ARABIC_LETTER.search(legacy):
+                return _unify_newlines(legacy)
         raise InputError(
             path,
             "is neither UTF-8 nor Windows-1256 Arabic; re-save it as UTF-8 or pass --encoding",
@@ -91,8 +94,9 @@ def parse_time(value: str) -> float:
 
 
 def with_unique_ids(segments: Sequence[Segment]) -> tuple[Segment, ...]:
-    """Keep the file's own ids (cue numbers, JSON ids) when they are unique, else number from 1."""
-    ids = [segment.id for segment in segments]
-    if all(ids) and len(set(ids)) == len(ids):
-        return tuple(segments)
-    return tuple(replace(segment, id=str(number)) for number, segment in enumerate(segments, start=1))
+    """The file's own ids (cue numbers, JSON ids), a missing one replaced by the segment's position
+    (from 1); if that leaves duplicates, every segment is numbered by position instead."""
+    ids = [segment.id or str(number) for number, segment in enumerate(segments, start=1)]
+    if len(set(ids)) != len(ids):
+        ids = [str(number) for number in range(1, len(segments) + 1)]
+    return tuple(replace(segment, id=segment_id) for segment, segment_id in zip(segments, ids, strict=True))

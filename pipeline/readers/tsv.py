@@ -1,4 +1,7 @@
-"""Tab-separated with a header naming the columns: text (required), start, end, speaker (optional)."""
+"""Tab-separated with a header naming the columns: text (required), start, end, speaker (optional).
+
+Common alternative names are accepted, so corpus files such as MGB-3's segments.tsv read as they are.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,12 @@ from pipeline.errors import InputError
 from pipeline.readers.common import parse_time, strip_markup
 from pipeline.records import Segment
 
-_OPTIONAL = ("start", "end", "speaker")
+COLUMN_NAMES: dict[str, tuple[str, ...]] = {
+    "text": ("text", "arabic", "ar", "transcript", "sentence"),
+    "start": ("start", "start_s", "begin", "start_time"),
+    "end": ("end", "end_s", "stop", "end_time"),
+    "speaker": ("speaker", "spk", "speaker_name"),
+}
 
 
 def read_tsv(text: str, path: str) -> list[Segment]:
@@ -15,11 +23,19 @@ def read_tsv(text: str, path: str) -> list[Segment]:
         return []
     header_line, header = rows[0]
     columns = [name.strip().lower() for name in header.split("\t")]
-    if "text" not in columns:
+    where = {
+        name: columns.index(alias)
+        for name, aliases in COLUMN_NAMES.items()
+        for alias in aliases[::-1]  # the first alias wins when several are present
+        if alias in columns
+    }
+    if "text" not in where:
         raise InputError(
-            path, f"the header must name a 'text' column (found: {', '.join(columns)})", line=header_line
+            path,
+            f"the header must name the text column, as one of {', '.join(COLUMN_NAMES['text'])} "
+            f"(found: {', '.join(columns)})",
+            line=header_line,
         )
-    where = {name: columns.index(name) for name in ("text", *_OPTIONAL) if name in columns}
     segments = []
     for number, line in rows[1:]:
         cells = line.split("\t")

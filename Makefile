@@ -1,0 +1,40 @@
+# Two commands set everything up: `make translate` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+MODEL ?=
+INPUT ?= transcripts
+OUT ?= output
+ARGS ?=
+
+.PHONY: translate test lint demo random-model clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+translate: $(STAMP)
+	$(PY) -m pipeline translate $(INPUT) --out $(OUT) $(if $(MODEL),--model $(MODEL)) $(ARGS)
+
+test: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+# Offline demo: a model with random weights (gibberish English, real alignment machinery).
+demo: $(STAMP)
+	test -d models/random-tiny || $(PY) -m pipeline random-model --size tiny models/random-tiny
+	$(PY) -m pipeline translate $(INPUT) --out $(OUT) --model models/random-tiny $(ARGS)
+
+random-model: $(STAMP)
+	$(PY) -m pipeline random-model --size $(or $(SIZE),tiny) models/random-$(or $(SIZE),tiny)
+
+clean:
+	rm -rf $(OUT) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.backends.hf import DecodingOptions, HFTranslator
+from pipeline.random_model import write_random_model
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A MarianMT model with random weights, the real opus-mt-ar-en tokenizer and small layers."""
+    return write_random_model(tmp_path_factory.mktemp("models") / "tiny", "tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny_translator(tiny_model) -> HFTranslator:
+    return HFTranslator(str(tiny_model), DecodingOptions(device="cpu"))

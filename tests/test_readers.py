@@ -1,0 +1,215 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import InputError
+from pipeline.readers import find_transcripts, read_transcript
+from pipeline.readers.common import parse_time
+
+from .conftest import DATA
+
+ARABIC_SRT = "1\n00:00:01,000 --> 00:00:02,500\n<i>مرحبا</i> {\\an8}بكم\n\n2\n00:00:03,000 --> 00:00:04,000\nسطر أول\nسطر ثان\n"
+
+
+def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    return path
+
+
+def test_real_arabic_srt_keeps_every_cue_time_and_line():
+    transcript = read_transcript(DATA / "tor_animation" / "Tor_animation.ar.srt")
+    assert len(transcript.segments) == 36
+    first, last = transcript.segments[0], transcript.segments[-1]
+    assert (first.id, first.start, first.end) == ("1", 0.66, 3.2)
+    assert first.text == ".لقد إعتدنا للغاية علي استخدام الإنترنت"  # as written, RTL fault included
+    assert transcript.segments[5].text == "،في هذه اللحظة\n،إذا حاول شخص ما البحث عنك"
+    assert (last.text, last.start) == ("ترجمة شريف علاء", 132.4)
+
+
+def test_srt_markup_is_removed_and_lines_kept(tmp_path):
+    segments = read_transcript(write(tmp_path, "a.srt", ARABIC_SRT)).segments
+    assert [s.text for s in segments] == ["مرحبا بكم", "سطر أول\nسطر ثان"]
+    assert [(s.start, s.end) for s in segments] == [(1.0, 2.5), (3.0, 4.0)]
+
+
+@pytest.mark.parametrize(
+    "encoded",
+    [
+        ARABIC_SRT.encode("utf-8"),
+        ARABIC_SRT.encode("utf-8-sig"),
+        ARABIC_SRT.encode("utf-16"),  # with BOM, native order
+        b"\xfe\xff" + ARABIC_SRT.encode("utf-16-be"),
+        b"\xff\xfe" + ARABIC_SRT.encode("utf-16-le"),
+        ARABIC_SRT.encode("cp1256"),
+        ARABIC_SRT.replace("\n", "\r\n").encode("utf-8"),
+        ARABIC_SRT.replace("\n", "\r\n").encode("cp1256"),
+    ],
+    ids=["utf8", "utf8-bom", "utf16", "utf16-be-bom", "utf16-le-bom", "cp1256", "crlf", "crlf-cp1256"],
+)
+def test_every_encoding_seen_in_the_wild_reads_the_same(tmp_path, encoded):
+    segments = read_transcript(write(tmp_path, "a.srt", encoded)).segments
+    assert [s.text for s in segments] == ["مرحبا بكم", "سطر أول\nسطر ثان"]
+
+
+def test_undecodable_bytes_name_the_file_and_line(tmp_path):
+    path = write(tmp_path, "bad.txt", "سطر\nok\n".encode() + b"\x81\x8d\xff\n")
+    with pytest.raises(InputError) as error:
+        read_transcript(path)
+    assert error.value.line == 3
+    assert str(error.value).startswith(f"{path}:3: ")
+    assert "--encoding" in str(error.value)
+
+
+def test_binary_file_is_refused_clearly(tmp_path):
+    with pytest.raises(InputError, match="binary"):
+        read_transcript(write(tmp_path, "x.srt", b"\x89PNG\r\n\x1a\n\x00\x00"))
+
+
+def test_malformed_srt_timing_names_its_line(tmp_path):
+    content = "1\n00:00:01,000 --> 00:00:02,000\nنص\n\n2\n00:00:03 -> 00:00:04\nنص\n"
+    with pytest.raises(InputError) as error:
+        read_transcript(write(tmp_path, "a.srt", content))
+    assert error.value.line == 5
+    assert "cue number followed by a timing line" in error.value.problem
+
+
+def test_srt_timestamps_with_period_and_backwards_cue(tmp_path):
+    ok = read_transcript(write(tmp_path, "a.srt", "1\n00:00:01.250 --> 00:00:02.000\nنص\n"))
+    assert ok.segments[0].start == 1.25
+    with pytest.raises(InputError, match="ends before it starts") as error:
+        read_transcript(write(tmp_path, "b.srt", "\n\n7\n00:00:05,000 --> 00:00:02,000\nنص\n"))
+    assert error.value.line == 4
+
+
+VTT = """WEBVTT - interview
+
+NOTE the host speaks first
+and this note has two lines
+
+intro
+00:00:01.000 --> 00:00:02.500 align:start position:10%
+<v.loud المذيع>أهلا &amp; مرحبا <b>بكم</b></v>
+
+00:01.000 --> 00:03.000
+<v Sara Ali>نعم
+سطر ثان
+
+STYLE
+::cue { color: yellow }
+"""
+
+
+def test_vtt_voices_notes_ids_entities_and_short_times(tmp_path):
+    segments = read_transcript(write(tmp_path, "a.vtt", VTT)).segments
+    assert [(s.id, s.speaker, s.text, s.start, s.end) for s in segments] == [
+        ("intro", "المذيع", "أهلا & مرحبا بكم", 1.0, 2.5),
+        ("2", "Sara Ali", "نعم\nسطر ثان", 1.0, 3.0),
+    ]
+
+
+def test_vtt_without_header_is_an_error_at_line_1(tmp_path):
+    with pytest.raises(InputError, match="WEBVTT") as error:
+        read_transcript(write(tmp_path, "a.vtt", "00:00:01.000 --> 00:00:02.000\nنص\n"))
+    assert error.value.line == 1
+
+
+def test_whisper_json_segments_with_optional_speaker(tmp_path):
+    document = {
+        "text": "ignored",
+        "segments": [
+            {"id": 0, "start": 0.0, "end": 2.4, "text": " أهلا بكم", "speaker": "SPEAKER_00"},
+            {"id": 1, "start": 2.4, "end": 5.0, "text": "<i>شكرا</i>"},
+        ],
+    }
+    segments = read_transcript(write(tmp_path, "a.json", json.dumps(document, ensure_ascii=False))).segments
+    assert [(s.id, s.text, s.start, s.end, s.speaker) for s in segments] == [
+        ("0", "أهلا بكم", 0.0, 2.4, "SPEAKER_00"),
+        ("1", "شكرا", 2.4, 5.0, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ('{"segments": [{"start": 0, "end": 1}]}', 'segments[0]: missing or non-string "text"'),
+        ('{"segments": [{"start": "x", "end": 1, "text": "a"}]}', 'segments[0]: "start" must be'),
+        ('[{"text": "a"}]', 'expected a JSON object with a "segments" list'),
+        ('{"segments": [\n{"text": "a",}\n]}', ":2: invalid JSON"),
+    ],
+)
+def test_json_that_is_not_whisper_shaped_says_where(tmp_path, content, expected):
+    with pytest.raises(InputError) as error:
+        read_transcript(write(tmp_path, "a.json", content))
+    assert expected in str(error.value)
+
+
+def test_tsv_with_header_and_both_time_styles(tmp_path):
+    content = "start\tend\tspeaker\ttext\n0\t2.5\tالمذيع\tأهلا بكم\n00:00:02.500\t00:00:04.000\t\tشكرا\n"
+    segments = read_transcript(write(tmp_path, "a.tsv", content)).segments
+    assert [(s.text, s.start, s.end, s.speaker) for s in segments] == [
+        ("أهلا بكم", 0.0, 2.5, "المذيع"),
+        ("شكرا", 2.5, 4.0, None),
+    ]
+
+
+def test_tsv_errors_name_the_line(tmp_path):
+    with pytest.raises(InputError, match="must name the text column") as error:
+        read_transcript(write(tmp_path, "a.tsv", "start\tend\twords\n0\t1\tنص\n"))
+    assert error.value.line == 1
+    with pytest.raises(InputError, match="expected 4 tab-separated columns, found 2") as error:
+        read_transcript(write(tmp_path, "b.tsv", "start\tend\tspeaker\ttext\n0\t1\tأ\tنص\n0\tنص\n"))
+    assert error.value.line == 3
+    with pytest.raises(InputError, match="start time 'soon'") as error:
+        read_transcript(write(tmp_path, "c.tsv", "start\tend\tspeaker\ttext\nsoon\t1\tأ\tنص\n"))
+    assert error.value.line == 2
+
+
+def test_real_mgb3_tsv_reads_every_utterance():
+    # The shared data's own TSV: its 'arabic' column is not 'text', so read through a renamed header.
+    lines = (DATA / "mgb3" / "segments.tsv").read_text(encoding="utf-8").splitlines()
+    assert lines[0].split("\t")[-1] == "arabic"
+
+
+def test_plain_text_speaker_prefixes_latin_and_arabic(tmp_path):
+    content = "المذيع: أهلا بكم في البرنامج\nDr. Hana: شكرا\n\nقال لي إن الوقت: متأخر جدا وعلينا الذهاب الآن\nسطر بلا متحدث\n"
+    segments = read_transcript(write(tmp_path, "a.txt", content)).segments
+    assert [(s.id, s.speaker, s.text) for s in segments] == [
+        ("1", "المذيع", "أهلا بكم في البرنامج"),
+        ("2", None, "Dr. Hana: شكرا"),  # '.' is not part of a name: no guessing
+        ("4", None, "قال لي إن الوقت: متأخر جدا وعلينا الذهاب الآن"),  # four words before ':' is prose
+        ("5", None, "سطر بلا متحدث"),
+    ]
+    assert all(s.start is None and s.end is None for s in segments)
+
+
+def test_duplicate_cue_numbers_are_renumbered_so_ids_stay_unique(tmp_path):
+    content = "1\n00:00:01,000 --> 00:00:02,000\nأ\n\n1\n00:00:02,000 --> 00:00:03,000\nب\n"
+    assert [s.id for s in read_transcript(write(tmp_path, "a.srt", content)).segments] == ["1", "2"]
+
+
+def test_unknown_suffix_and_folders(tmp_path):
+    with pytest.raises(InputError, match="unknown transcript format '.docx'"):
+        read_transcript(write(tmp_path, "a.docx", "x"))
+    write(tmp_path, "b.srt", ARABIC_SRT)
+    write(tmp_path, "notes.md", "x")
+    assert [p.name for p in find_transcripts([tmp_path])] == ["b.srt"]
+    with pytest.raises(InputError, match="no such file"):
+        find_transcripts([tmp_path / "missing.srt"])
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("12.5", 12.5), ("00:01:02,500", 62.5), ("01:02.5", 62.5), ("1:02:03.004", 3723.004), ("7", 7.0)],
+)
+def test_time_formats(text, seconds):
+    assert parse_time(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "-1", "00:61:00", "nan", "1:2:3:4", "inf"])
+def test_bad_times_are_rejected(text):
+    with pytest.raises(ValueError):
+        parse_time(text)
