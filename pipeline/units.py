@@ -82,15 +82,21 @@ def _token_counts(words: Sequence[ArabicWord], count_tokens: TokenCounter) -> li
 def _fit(
     group: list[int], words: Sequence[ArabicWord], counts: Sequence[int], budget: int
 ) -> list[list[int]]:
-    """Split an over-budget group at its strongest inner boundary nearest the middle, recursively."""
+    """Split an over-budget group at its strongest inner boundary, recursively.
+
+    Only cuts that leave at least a quarter of the tokens on each side compete (when there are
+    any), so a strong boundary near an edge never leaves a fragment; ties go to the middle.
+    """
     total = sum(counts[i] for i in group)
     if total <= budget or len(group) == 1:
         return [group]
-    best_cut, best_key = 1, (Boundary.NONE, float("-inf"))
+    best_cut, best_key = 1, (False, Boundary.NONE, float("-inf"))
     running = 0
     for cut in range(1, len(group)):
         running += counts[group[cut - 1]]
-        key = (_cut_strength(words[group[cut - 1]], words[group[cut]]), -abs(2 * running - total))
+        balanced = 4 * min(running, total - running) >= total
+        strength = _cut_strength(words[group[cut - 1]], words[group[cut]])
+        key = (balanced, strength, -abs(2 * running - total))
         if key > best_key:
             best_cut, best_key = cut, key
     return _fit(group[:best_cut], words, counts, budget) + _fit(group[best_cut:], words, counts, budget)

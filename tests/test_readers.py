@@ -8,10 +8,12 @@ import pytest
 from pipeline.errors import InputError
 from pipeline.readers import find_transcripts, read_transcript
 from pipeline.readers.common import parse_time
+from tests.conftest import DATA
 
-from .conftest import DATA
-
-ARABIC_SRT = "1\n00:00:01,000 --> 00:00:02,500\n<i>مرحبا</i> {\\an8}بكم\n\n2\n00:00:03,000 --> 00:00:04,000\nسطر أول\nسطر ثان\n"
+ARABIC_SRT = (
+    "1\n00:00:01,000 --> 00:00:02,500\n<i>مرحبا</i> {\\an8}بكم\n\n"
+    "2\n00:00:03,000 --> 00:00:04,000\nسطر أول\nسطر ثان\n"
+)
 
 
 def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
@@ -175,7 +177,10 @@ def test_real_mgb3_tsv_reads_every_utterance():
 
 
 def test_plain_text_speaker_prefixes_latin_and_arabic(tmp_path):
-    content = "المذيع: أهلا بكم في البرنامج\nDr. Hana: شكرا\n\nقال لي إن الوقت: متأخر جدا وعلينا الذهاب الآن\nسطر بلا متحدث\n"
+    content = (
+        "المذيع: أهلا بكم في البرنامج\nDr. Hana: شكرا\n\n"
+        "قال لي إن الوقت: متأخر جدا وعلينا الذهاب الآن\nسطر بلا متحدث\n"
+    )
     segments = read_transcript(write(tmp_path, "a.txt", content)).segments
     assert [(s.id, s.speaker, s.text) for s in segments] == [
         ("1", "المذيع", "أهلا بكم في البرنامج"),
@@ -192,7 +197,7 @@ def test_duplicate_cue_numbers_are_renumbered_so_ids_stay_unique(tmp_path):
 
 
 def test_unknown_suffix_and_folders(tmp_path):
-    with pytest.raises(InputError, match="unknown transcript format '.docx'"):
+    with pytest.raises(InputError, match=r"unknown transcript format '\.docx'"):
         read_transcript(write(tmp_path, "a.docx", "x"))
     write(tmp_path, "b.srt", ARABIC_SRT)
     write(tmp_path, "notes.md", "x")
