@@ -30,7 +30,7 @@ class DecodingOptions:
     beam: int | None = None  # None: the model's generation config (4 for opus-mt)
     batch_size: int = 16
     device: str = "auto"  # auto | cpu | cuda
-    max_new_tokens: int | None = None  # None: twice the source length plus 16, within the model's limit
+    max_new_tokens: int | None = None  # None: about twice the source length plus 16 (see length_cap)
     alignment_layer: int = -1  # the decoder layer and head trained with guided alignment
     alignment_head: int = 0
     score_batch_size: int = 4  # the scoring pass holds batch x length x vocabulary logits
@@ -71,17 +71,22 @@ class HFTranslator:
         self, units: Sequence[Sequence[str]], progress: Callable[[int], None] | None = None
     ) -> list[Translation]:
         encoded = [self._encode(words) for words in units]
-        results: list[Translation | None] = [None] * len(units)
-        order = sorted(range(len(units)), key=lambda i: -len(encoded[i][0]))
-        for first in range(0, len(order), self.options.batch_size):
-            batch = order[first : first + self.options.batch_size]
-            for index, translation in zip(
-                batch, self._translate_batch([encoded[i] for i in batch]), strict=True
-            ):
-                results[index] = translation
+        caps = [self.length_cap(len(ids)) for ids, _ in encoded]
+        longest_first = sorted(range(len(units)), key=lambda i: -len(encoded[i][0]))
+        results: dict[int, Translation] = {}
+        for batch in _batches(longest_first, caps, self.options.batch_size):
+            translations = self._translate_batch([encoded[i] for i in batch], caps[batch[0]])
+            results.update(zip(batch, translations, strict=True))
             if progress is not None:
                 progress(len(batch))
-        return [result for result in results if result is not None]
+        return [results[i] for i in range(len(units))]
+
+    def length_cap(self, source_length: int) -> int:
+        """New tokens allowed for a source of this many tokens: a function of the unit alone (rounded
+        up to a multiple of 8 so that batches can share it), never of what else is in its batch."""
+        if self.options.max_new_tokens is not None:
+            return self.options.max_new_tokens
+        return min(self.max_positions - 1, 2 * (-(-source_length // 8) * 8) + 16)
 
     def _encode(self, words: Sequence[str]) -> tuple[list[int], list[int]]:
         """Source ids (with EOS) and, for each id before EOS, the index of the word it came from."""
@@ -95,10 +100,8 @@ class HFTranslator:
         return [*ids[:budget], self.tokenizer.eos_token_id], word_of[:budget]
 
     @torch.inference_mode()
-    def _translate_batch(self, batch: list[tuple[list[int], list[int]]]) -> list[Translation]:
-        source_lengths = [len(ids) for ids, _ in batch]
+    def _translate_batch(self, batch: list[tuple[list[int], list[int]]], cap: int) -> list[Translation]:
         input_ids, attention_mask = self._pad([ids for ids, _ in batch])
-        cap = self.options.max_new_tokens or min(self.max_positions - 1, 2 * max(source_lengths) + 16)
         sequences = self.model.generate(
             input_ids=input_ids,
             attention_mask=attention_mask,
@@ -154,6 +157,17 @@ class HFTranslator:
         return translations
 
 
+def _batches(order: list[int], caps: list[int], size: int) -> list[list[int]]:
+    """Consecutive runs of `order` with the same length cap, at most `size` long."""
+    batches: list[list[int]] = []
+    for index in order:
+        if batches and len(batches[-1]) < size and caps[batches[-1][0]] == caps[index]:
+            batches[-1].append(index)
+        else:
+            batches.append([index])
+    return batches
+
+
 def _word_attention(token_attention: np.ndarray, word_of: list[int], n_words: int):
     """[target, source token] -> [target, source word], each row renormalised without EOS and padding."""
     if n_words == 0:
@@ -187,7 +201,7 @@ def load(model_name: str):
             tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
             model = AutoModelForSeq2SeqLM.from_pretrained(source, attn_implementation="eager", **kwargs)
             return tokenizer, model
-        except OSError as error:
+        except (OSError, ValueError) as error:  # ValueError: a folder without tokenizer files
             last_error = error
     raise ModelNotAvailable(_missing_model_message(model_name, is_folder, last_error))
 

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from pipeline.backends.hf import DecodingOptions, HFTranslator
+from pipeline.errors import ModelNotAvailable
+from pipeline.random_model import write_random_model
+
+UNITS = [
+    ("لقد", "إعتدنا", "للغاية", "علي", "استخدام", "الإنترنت."),
+    ("مرحبا", "", "بكم"),  # an empty word (a lone tatweel in the original) has no tokens
+    ("نعم.",),
+]
+
+
+def test_translation_carries_tokens_logprobs_and_word_attention(tiny_translator):
+    translations = tiny_translator.translate(UNITS)
+    assert len(translations) == len(UNITS)
+    for words, translation in zip(UNITS, translations, strict=True):
+        assert translation.tokens and len(translation.logprobs) == len(translation.tokens)
+        assert all(lp <= 0.0 for lp in translation.logprobs)
+        attention = np.asarray(translation.attention)
+        assert attention.shape == (len(translation.tokens), len(words))
+        assert np.allclose(attention.sum(axis=1), 1.0)
+    assert np.all(np.asarray(translations[1].attention)[:, 1] == 0.0)  # the empty word gets no attention
+
+
+def test_length_sorted_batches_come_back_in_input_order(tiny_translator):
+    together = tiny_translator.translate(UNITS)
+    alone = [tiny_translator.translate([words])[0] for words in UNITS]
+    assert [t.tokens for t in together] == [t.tokens for t in alone]
+
+
+def test_hitting_the_length_cap_is_reported_as_truncated(tiny_model):
+    translator = HFTranslator(str(tiny_model), DecodingOptions(device="cpu", max_new_tokens=4, beam=1))
+    [translation] = translator.translate([UNITS[0]])
+    assert translation.truncated
+    assert len(translation.tokens) == 3  # the fourth position is the end-of-sentence token
+
+
+def test_beam_defaults_to_the_models_generation_config(tiny_translator, tiny_model):
+    assert tiny_translator.beam == 4  # opus-mt-ar-en's generation_config.json
+    assert HFTranslator(str(tiny_model), DecodingOptions(device="cpu", beam=2)).beam == 2
+
+
+def test_token_counts_are_the_real_tokenizers(tiny_translator):
+    assert tiny_translator.count_tokens("الإنترنت") == len(tiny_translator.tokenizer.tokenize("الإنترنت"))
+    assert tiny_translator.count_tokens("") == 0
+
+
+def test_random_model_full_size_has_the_real_architecture(tmp_path):
+    folder = write_random_model(tmp_path / "full", "full")
+    config = json.loads((folder / "config.json").read_text())
+    real = json.loads((folder / "generation_config.json").read_text())
+    assert (config["d_model"], config["encoder_layers"], config["decoder_layers"], config["vocab_size"]) == (
+        512,
+        6,
+        6,
+        62834,
+    )
+    assert real["num_beams"] == 4
+    assert (folder / "model.safetensors").stat().st_size > 250_000_000
+    assert not (folder / "pytorch_model.bin").exists()
+
+
+def run_cli(*args: str, env: dict[str, str], cwd) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    "network",
+    [{"HF_HUB_OFFLINE": "1"}, {"HF_HUB_OFFLINE": "0", "HF_ENDPOINT": "http://127.0.0.1:9"}],
+    ids=["offline-mode", "hub-unreachable"],
+)
+def test_missing_weights_explain_where_we_looked_and_how_to_fix_it(tmp_path, network):
+    (tmp_path / "a.txt").write_text("مرحبا\n", encoding="utf-8")
+    env = {"HF_HOME": str(tmp_path / "hf"), **network}
+    started = time.monotonic()
+    result = run_cli("translate", "a.txt", "--model", "Helsinki-NLP/opus-mt-ar-en", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert time.monotonic() - started < 60  # no minute of retries against an unreachable hub
+    assert "Traceback" not in result.stderr
+    assert "'Helsinki-NLP/opus-mt-ar-en' is not on this machine" in result.stderr
+    assert str(tmp_path / "hf" / "hub") in result.stderr
+    assert "random-model" in result.stderr and "MODEL=models/opus-mt-ar-en" in result.stderr
+    assert not (tmp_path / "output").exists()
+
+
+def test_a_local_folder_without_weights_says_so(tmp_path):
+    folder = tmp_path / "empty-model"
+    folder.mkdir()
+    with pytest.raises(ModelNotAvailable, match=f"No usable model in the folder {folder}"):
+        HFTranslator(str(folder))

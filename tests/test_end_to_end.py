@@ -1,0 +1,189 @@
+"""The whole pipeline through the CLI with the tiny random model and the real tokenizer."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import main
+from pipeline.readers import read_transcript
+from pipeline.writers.tsv import HEADER
+from tests.conftest import DATA
+
+KEYS = {
+    "transcript": str,
+    "index": int,
+    "en": str,
+    "ar": str,
+    "segments": list,
+    "start": (float, type(None)),
+    "end": (float, type(None)),
+    "speaker": (str, type(None)),
+    "confidence": float,
+    "flags": list,
+    "links": list,
+}
+FLAGS = {"repetition", "length-ratio", "untranslated", "empty", "truncated", "low-confidence"}
+REPO = Path(__file__).resolve().parent.parent
+
+
+def whisper_json_from_mgb3(path: Path, utterances: int = 12) -> Path:
+    rows = [line.split("\t") for line in (DATA / "mgb3" / "segments.tsv").read_text("utf-8").splitlines()[1:]]
+    clip = "5585cbb60680eee0174a0898c91535f8_164.19_402.02"
+    segments = [
+        {"id": i, "start": float(r[2]), "end": float(r[3]), "text": r[4], "speaker": f"SPEAKER_0{i % 2}"}
+        for i, r in enumerate(row for row in rows if row[1] == clip)
+    ][:utterances]
+    path.write_text(
+        json.dumps({"language": "ar", "segments": segments}, ensure_ascii=False), encoding="utf-8"
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def translated(tiny_model, tmp_path_factory) -> Path:
+    inputs = tmp_path_factory.mktemp("inputs")
+    (inputs / "tor.srt").write_bytes((DATA / "tor_animation" / "Tor_animation.ar.srt").read_bytes())
+    whisper_json_from_mgb3(inputs / "mgb3.json")
+    out = tmp_path_factory.mktemp("output")
+    assert (
+        main(["translate", str(inputs), "--model", str(tiny_model), "--out", str(out), "--device", "cpu"])
+        == 0
+    )
+    return out
+
+
+def load_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.parametrize(("stem", "source"), [("tor", "tor.srt"), ("mgb3", "mgb3.json")])
+def test_every_output_exists_and_parses(translated, stem, source):
+    folder = translated / stem
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        f"{stem}{suffix}" for suffix in (".aligned.jsonl", ".html", ".en.srt", ".bilingual.vtt", ".tsv")
+    )
+    records = load_jsonl(folder / f"{stem}.aligned.jsonl")
+    srt = read_transcript(folder / f"{stem}.en.srt")
+    vtt = read_transcript(folder / f"{stem}.bilingual.vtt")
+    assert len(srt.segments) == len(vtt.segments) == len(records)
+    assert [s.text for s in srt.segments] == [r["en"] for r in records]
+    assert [s.text for s in vtt.segments] == [f"{r['en']}\n{r['ar']}" for r in records]
+    assert [s.speaker for s in vtt.segments] == [r["speaker"] for r in records]
+    assert [(s.start, s.end) for s in srt.segments] == [(r["start"], r["end"]) for r in records]
+    with (folder / f"{stem}.tsv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter="\t"))
+    assert tuple(rows[0]) == HEADER
+    assert [row[4] for row in rows[1:]] == [r["ar"] for r in records]
+    parser = HTMLParser()
+    parser.feed((folder / f"{stem}.html").read_text(encoding="utf-8"))
+    parser.close()
+
+
+@pytest.mark.parametrize(("stem", "source"), [("tor", "tor.srt"), ("mgb3", "mgb3.json")])
+def test_jsonl_records_and_the_alignment_invariant(translated, stem, source):
+    records = load_jsonl(translated / stem / f"{stem}.aligned.jsonl")
+    segments = read_transcript(_input(translated, source)).segments
+    assert records
+    for position, record in enumerate(records):
+        assert list(record) == list(KEYS)
+        for key, kind in KEYS.items():
+            assert isinstance(record[key], kind), (key, record[key])
+        assert record["transcript"] == stem and record["index"] == position
+        assert 0.0 <= record["confidence"] <= 1.0
+        assert set(record["flags"]) <= FLAGS
+        assert all(isinstance(s, str) for s in record["segments"])
+        for en_index, ar_index in record["links"]:
+            assert 0 <= en_index < len(record["en"].split()) and 0 <= ar_index < len(record["ar"].split())
+
+    def squeeze(texts):
+        return "".join("".join(text.split()) for text in texts)
+
+    assert squeeze(r["ar"] for r in records) == squeeze(s.text for s in segments)
+    assert {s.id for s in segments if s.text.strip()} <= {sid for r in records for sid in r["segments"]}
+    first, last = min(s.start for s in segments), max(s.end for s in segments)
+    starts = [r["start"] for r in records]
+    assert starts == sorted(starts)
+    assert all(first <= r["start"] <= r["end"] <= last for r in records)
+
+
+def _input(out: Path, source: str) -> Path:
+    return next(out.parent.glob(f"inputs*/{source}"))
+
+
+def test_speakers_and_segments_follow_the_source(translated):
+    records = load_jsonl(translated / "mgb3" / "mgb3.aligned.jsonl")
+    segments = {s.id: s for s in read_transcript(_input(translated, "mgb3.json")).segments}
+    for record in records:
+        assert {segments[sid].speaker for sid in record["segments"]} == {record["speaker"]}
+
+
+def test_transcript_markup_and_script_are_inert_in_the_html(tiny_model, tmp_path):
+    hostile = {
+        "segments": [
+            {
+                "start": 0,
+                "end": 2,
+                "text": "مرحبا <img src=x onerror=alert(1) بكم",
+                "speaker": "<script>alert(1)</script>",
+            },
+            {"start": 2, "end": 4, "text": 'نص " onmouseover="alert(2)', "speaker": "x"},
+        ]
+    }
+    (tmp_path / "from_json.json").write_text(json.dumps(hostile, ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "from_vtt.vtt").write_text(
+        "WEBVTT\n\n00:00.000 --> 00:01.000\n<v Ali>&lt;script&gt;alert(3)&lt;/script&gt; أهلا\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    assert (
+        main(["translate", str(tmp_path), "--model", str(tiny_model), "--out", str(out), "--formats", "html"])
+        == 0
+    )
+    json_page = (out / "from_json" / "from_json.html").read_text(encoding="utf-8")
+    vtt_page = (out / "from_vtt" / "from_vtt.html").read_text(encoding="utf-8")
+    for page in (json_page, vtt_page):
+        assert page.count("<script") == 1  # the page's own script, nothing from the transcript
+        assert "<img" not in page and "alert(1)</script>" not in page and "alert(3)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in json_page
+    assert "&lt;img" in json_page
+    assert 'onmouseover="alert' not in json_page and "onmouseover=&#34;alert(2)" in json_page
+    assert "&lt;script&gt;alert(3)&lt;/script&gt;" in vtt_page
+
+
+def test_a_bad_file_is_reported_and_the_others_still_translate(tiny_model, tmp_path, capsys):
+    (tmp_path / "good.txt").write_text("المذيع: أهلا بكم\n", encoding="utf-8")
+    (tmp_path / "broken.srt").write_text("1\n00:00:01,000 -> 00:00:02,000\nنص\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["translate", str(tmp_path), "--model", str(tiny_model), "--out", str(out)]) == 1
+    report = capsys.readouterr()
+    assert f"{tmp_path / 'broken.srt'}:1: expected a cue number followed by a timing line" in report.err
+    assert "1 file(s) failed" in report.out
+    assert sorted(p.name for p in (out / "good").iterdir()) == ["good.aligned.jsonl", "good.html", "good.tsv"]
+    assert "no times in the input, so no subtitle files" in report.out
+
+
+def test_make_translate_runs_with_a_local_random_model(tiny_model, tmp_path):
+    """The README's command, as a user types it, on the repository's own example transcript."""
+    venv = Path(sys.prefix)
+    if not (venv / ".installed").exists():
+        pytest.skip("runs under `make test`, whose virtual environment make translate reuses")
+    out = tmp_path / "out"
+    result = subprocess.run(
+        ["make", "-C", str(REPO), "translate", f"VENV={venv}", f"MODEL={tiny_model}", f"OUT={out}"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Translated 1 transcript(s)" in result.stdout
+    records = load_jsonl(out / "fisherman-interview" / "fisherman-interview.aligned.jsonl")
+    assert {r["speaker"] for r in records} == {"المذيعة", "صقر الحمدان"}
