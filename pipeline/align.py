@@ -32,7 +32,10 @@ _CLOSERS = "\"'»”’)]"
 _ABBREVIATIONS = frozenset(
     {"mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "mt.", "no.", "vs.", "e.g.", "i.e.", "jr.", "sr."}
 )
-PUNCTUATION_BONUS = 0.01  # length fallback: a cut at Arabic punctuation may miss the ideal by ~10%
+# Length fallback: how much a cut at Arabic sentence or clause punctuation may cost in length fit. The
+# squared share error is paid on both sides of a cut; on Tatoeba pairs joined k at a time, 0.01 found
+# 72/67/67% of the sentence spans exactly (k = 2/3/4) and 0.05 finds 91/91/88%.
+PUNCTUATION_BONUS = 0.05
 
 
 @dataclass(frozen=True)

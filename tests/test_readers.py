@@ -218,3 +218,16 @@ def test_time_formats(text, seconds):
 def test_bad_times_are_rejected(text):
     with pytest.raises(ValueError):
         parse_time(text)
+
+
+def test_real_tatoeba_lines_as_plain_text_are_one_segment_each():
+    lines = (DATA / "tatoeba" / "ar.txt").read_text(encoding="utf-8").splitlines()
+    transcript = read_transcript(DATA / "tatoeba" / "ar.txt")
+    assert [s.text for s in transcript.segments] == [line.strip() for line in lines if line.strip()]
+
+
+def test_the_example_interview_reads_with_both_speakers():
+    transcript = read_transcript(Path(__file__).parent.parent / "transcripts" / "fisherman-interview.vtt")
+    assert len(transcript.segments) == 18
+    assert {s.speaker for s in transcript.segments} == {"المذيعة", "صقر الحمدان"}
+    assert transcript.segments[-1].end == 79.0
