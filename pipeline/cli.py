@@ -11,6 +11,7 @@ from pipeline.errors import InputError, ModelNotAvailable
 from pipeline.random_model import SIZES, write_random_model
 from pipeline.readers import find_transcripts, read_transcript
 from pipeline.records import Transcript, Unit
+from pipeline.run import Summary, output_folder, translate_units, write_outputs
 from pipeline.units import UnitOptions, build_units
 from pipeline.writers import WRITERS
 
@@ -49,7 +50,6 @@ def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     from tqdm import tqdm
 
     from pipeline.backends.hf import DEFAULT_MODEL, DecodingOptions, HFTranslator
-    from pipeline.run import Summary, output_folder, translate_units, write_outputs
 
     formats = [name.strip() for name in args.formats.split(",") if name.strip()]
     unknown = sorted(set(formats) - set(WRITERS))
@@ -71,6 +71,9 @@ def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         )
         return 2
     transcripts = _read_all(paths, args.encoding, args.out, summary)
+    if not transcripts:
+        print(summary.format())
+        return 1
 
     try:
         translator = HFTranslator(
@@ -100,10 +103,8 @@ def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     return 1 if summary.failures else 0
 
 
-def _read_all(paths: list[Path], encoding: str | None, out: Path, summary) -> list[Transcript]:
+def _read_all(paths: list[Path], encoding: str | None, out: Path, summary: Summary) -> list[Transcript]:
     """Every readable transcript; a file that fails is reported and the others go on."""
-    from pipeline.run import output_folder
-
     transcripts: list[Transcript] = []
     folders: dict[Path, str] = {}
     for path in paths:

@@ -16,7 +16,7 @@ from pipeline.random_model import write_random_model
 UNITS = [
     ("لقد", "إعتدنا", "للغاية", "علي", "استخدام", "الإنترنت."),
     ("مرحبا", "", "بكم"),  # an empty word (a lone tatweel in the original) has no tokens
-    ("نعم.",),
+    ("نعم.", ""),  # ... also at the end, where it must still get its column
 ]
 
 
@@ -30,6 +30,7 @@ def test_translation_carries_tokens_logprobs_and_word_attention(tiny_translator)
         assert attention.shape == (len(translation.tokens), len(words))
         assert np.allclose(attention.sum(axis=1), 1.0)
     assert np.all(np.asarray(translations[1].attention)[:, 1] == 0.0)  # the empty word gets no attention
+    assert np.all(np.asarray(translations[2].attention)[:, 1] == 0.0)
 
 
 def test_length_sorted_batches_come_back_in_input_order(tiny_translator):

@@ -44,6 +44,15 @@ def resolve_device(device: str) -> str:
     return device
 
 
+@dataclass(frozen=True)
+class Encoded:
+    """A unit's source ids (ending with EOS); for each id before EOS, the word it came from."""
+
+    ids: list[int]
+    word_of: list[int]
+    n_words: int  # words with no tokens (empty model input) still get an attention column
+
+
 class HFTranslator:
     def __init__(self, model_name: str, options: DecodingOptions = DecodingOptions()):
         tokenizer, model = load(model_name)
@@ -71,8 +80,8 @@ class HFTranslator:
         self, units: Sequence[Sequence[str]], progress: Callable[[int], None] | None = None
     ) -> list[Translation]:
         encoded = [self._encode(words) for words in units]
-        caps = [self.length_cap(len(ids)) for ids, _ in encoded]
-        longest_first = sorted(range(len(units)), key=lambda i: -len(encoded[i][0]))
+        caps = [self.length_cap(len(unit.ids)) for unit in encoded]
+        longest_first = sorted(range(len(units)), key=lambda i: -len(encoded[i].ids))
         results: dict[int, Translation] = {}
         for batch in _batches(longest_first, caps, self.options.batch_size):
             translations = self._translate_batch([encoded[i] for i in batch], caps[batch[0]])
@@ -88,8 +97,7 @@ class HFTranslator:
             return self.options.max_new_tokens
         return min(self.max_positions - 1, 2 * (-(-source_length // 8) * 8) + 16)
 
-    def _encode(self, words: Sequence[str]) -> tuple[list[int], list[int]]:
-        """Source ids (with EOS) and, for each id before EOS, the index of the word it came from."""
+    def _encode(self, words: Sequence[str]) -> Encoded:
         ids: list[int] = []
         word_of: list[int] = []
         for index, word in enumerate(words):
@@ -97,11 +105,11 @@ class HFTranslator:
             ids.extend(word_ids)
             word_of.extend([index] * len(word_ids))
         budget = self.max_positions - 1
-        return [*ids[:budget], self.tokenizer.eos_token_id], word_of[:budget]
+        return Encoded([*ids[:budget], self.tokenizer.eos_token_id], word_of[:budget], len(words))
 
     @torch.inference_mode()
-    def _translate_batch(self, batch: list[tuple[list[int], list[int]]], cap: int) -> list[Translation]:
-        input_ids, attention_mask = self._pad([ids for ids, _ in batch])
+    def _translate_batch(self, batch: list[Encoded], cap: int) -> list[Translation]:
+        input_ids, attention_mask = self._pad([unit.ids for unit in batch])
         sequences = self.model.generate(
             input_ids=input_ids,
             attention_mask=attention_mask,
@@ -125,7 +133,14 @@ class HFTranslator:
         mask = torch.tensor([[1] * len(row) + [0] * (width - len(row)) for row in rows], device=self.device)
         return ids, mask
 
-    def _score(self, input_ids, attention_mask, sequences, batch, cap) -> list[Translation]:
+    def _score(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        sequences: torch.Tensor,
+        batch: list[Encoded],
+        cap: int,
+    ) -> list[Translation]:
         """Teacher-forced pass over the generated tokens: log-probabilities and alignment attention."""
         output = self.model(
             input_ids=input_ids,
@@ -140,16 +155,15 @@ class HFTranslator:
         heads = output.cross_attentions[self.options.alignment_layer][:, self.options.alignment_head].float()
         eos = self.tokenizer.eos_token_id
         translations = []
-        for row, (_, word_of) in enumerate(batch):
+        for row, unit in enumerate(batch):
             target = targets[row].tolist()
             length = target.index(eos) if eos in target else len(target)
-            n_words = (max(word_of) + 1) if word_of else 0
             translations.append(
                 Translation(
                     tokens=tuple(self.tokenizer.convert_ids_to_tokens(target[:length])),
                     logprobs=tuple(logprobs[row, :length].tolist()),
                     attention=_word_attention(
-                        heads[row, :length, : len(word_of)].cpu().numpy(), word_of, n_words
+                        heads[row, :length, : len(unit.word_of)].cpu().numpy(), unit.word_of, unit.n_words
                     ),
                     truncated=length + 1 >= cap,
                 )
@@ -168,9 +182,11 @@ def _batches(order: list[int], caps: list[int], size: int) -> list[list[int]]:
     return batches
 
 
-def _word_attention(token_attention: np.ndarray, word_of: list[int], n_words: int):
+def _word_attention(
+    token_attention: np.ndarray, word_of: list[int], n_words: int
+) -> tuple[tuple[float, ...], ...] | None:
     """[target, source token] -> [target, source word], each row renormalised without EOS and padding."""
-    if n_words == 0:
+    if not word_of:
         return None
     by_word = np.zeros((token_attention.shape[1], n_words))
     by_word[np.arange(len(word_of)), word_of] = 1.0
