@@ -82,9 +82,48 @@ def test_every_output_exists_and_parses(translated, stem, source):
         rows = list(csv.reader(handle, delimiter="\t"))
     assert tuple(rows[0]) == HEADER
     assert [row[4] for row in rows[1:]] == [r["ar"] for r in records]
-    parser = HTMLParser()
-    parser.feed((folder / f"{stem}.html").read_text(encoding="utf-8"))
-    parser.close()
+    rows = ReviewPage.rows((folder / f"{stem}.html").read_text(encoding="utf-8"))
+    assert [row["en"] for row in rows] == [r["en"].split() for r in records]
+    assert [row["ar"] for row in rows] == [r["ar"].split() for r in records]
+    for row, record in zip(rows, records, strict=True):  # what hovering highlights is what links say
+        assert sorted(row["links"]) == sorted(tuple(link) for link in record["links"])
+
+
+class ReviewPage(HTMLParser):
+    """Collects, per sentence row, the English words with their hover links and the Arabic words."""
+
+    def __init__(self):
+        super().__init__()
+        self.found: list[dict] = []
+        self.cell: str | None = None
+        self.word: dict[str, str] | None = None
+
+    @classmethod
+    def rows(cls, page: str) -> list[dict]:
+        parser = cls()
+        parser.feed(page)
+        parser.close()
+        return parser.found
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        classes = (attributes.get("class") or "").split()
+        if tag == "tr" and "sentence" in classes:
+            self.found.append({"en": [], "ar": [], "links": []})
+        elif tag == "td" and self.found:
+            self.cell = next((c for c in classes if c in ("en", "ar")), None)
+        elif tag == "span" and "w" in classes and self.cell:
+            self.word = attributes
+
+    def handle_data(self, data):
+        if self.word is not None and self.cell:
+            row = self.found[-1]
+            if self.cell == "en":
+                row["links"] += [(len(row["en"]), int(i)) for i in self.word["data-links"].split()]
+            else:
+                assert int(self.word["data-i"]) == len(row["ar"])
+            row[self.cell].append(data)
+            self.word = None
 
 
 @pytest.mark.parametrize(("stem", "source"), [("tor", "tor.srt"), ("mgb3", "mgb3.json")])
