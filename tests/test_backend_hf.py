@@ -84,7 +84,18 @@ def run_cli(*args: str, env: dict[str, str], cwd) -> subprocess.CompletedProcess
 
 @pytest.mark.parametrize(
     "network",
-    [{"HF_HUB_OFFLINE": "1"}, {"HF_HUB_OFFLINE": "0", "HF_ENDPOINT": "http://127.0.0.1:9"}],
+    [
+        {"HF_HUB_OFFLINE": "1"},
+        # a closed local port stands in for the hub; no proxy may route around it
+        {
+            "HF_HUB_OFFLINE": "0",
+            "HF_ENDPOINT": "http://127.0.0.1:9",
+            "HTTPS_PROXY": "",
+            "https_proxy": "",
+            "ALL_PROXY": "",
+            "all_proxy": "",
+        },
+    ],
     ids=["offline-mode", "hub-unreachable"],
 )
 def test_missing_weights_explain_where_we_looked_and_how_to_fix_it(tmp_path, network):
