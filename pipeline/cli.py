@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pipeline.errors import InputError, ModelNotAvailable
 from pipeline.random_model import SIZES, write_random_model
-from pipeline.readers import find_transcripts, read_transcript
+from pipeline.readers import READERS, find_transcripts, read_transcript
 from pipeline.records import Transcript, Unit
 from pipeline.run import Summary, output_folder, translate_units, write_outputs
 from pipeline.units import UnitOptions, build_units
@@ -66,7 +66,7 @@ def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         return 2
     if not paths:
         print(
-            f"error: no transcripts ({', '.join(WRITERS)}) found in {' '.join(map(str, args.paths))}",
+            f"error: no transcripts ({', '.join(READERS)}) found in {' '.join(map(str, args.paths))}",
             file=sys.stderr,
         )
         return 2

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import pytest
+
+from pipeline.cli import main
+
+
+def test_a_folder_without_transcripts_names_the_suffixes_looked_for(tmp_path, capsys):
+    (tmp_path / "notes.md").write_text("x")
+    assert main(["translate", str(tmp_path)]) == 2
+    assert f"no transcripts (.srt, .vtt, .json, .tsv, .txt) found in {tmp_path}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--formats", "jsonl,pdf"], "unknown format(s) pdf"),
+        (["--beam", "0"], "--beam and --batch-size must be"),
+    ],
+)
+def test_bad_options_are_refused_before_any_work(tmp_path, capsys, option, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["translate", str(tmp_path), *option])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_missing_input_path_is_an_error(tmp_path, capsys):
+    assert main(["translate", str(tmp_path / "nope.srt")]) == 2
+    assert "nope.srt: no such file or folder" in capsys.readouterr().err
