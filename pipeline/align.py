@@ -135,7 +135,8 @@ def align_unit(
     n = len(unit.words)
     if len(sentences) > n:  # more English sentences than Arabic words: the extra ones join the last
         sentences = [*sentences[: n - 1], [word for sentence in sentences[n - 1 :] for word in sentence]]
-    spans = _spans(unit, translation, sentences)
+    attention = None if translation.attention is None else np.asarray(translation.attention)
+    spans = _spans(len(unit.words), unit.model_words, attention, sentences)
     aligned = []
     for position, (sentence, (a, b)) in enumerate(zip(sentences, spans, strict=True)):
         words = unit.words[a:b]
@@ -160,24 +161,25 @@ def align_unit(
                 speaker=segments[words[0].segment].speaker,
                 confidence=round(confidence(evidence.logprobs), 4),
                 flags=flags_for(evidence, limits),
-                links=_links(sentence, translation, a, ar_token),
+                links=_links(sentence, attention, a, ar_token),
             )
         )
     return aligned
 
 
-def _spans(unit: Unit, translation: Translation, sentences: list[list[EnglishWord]]) -> list[tuple[int, int]]:
-    n, k = len(unit.words), len(sentences)
+def _spans(
+    n: int, ar_words: Sequence[str], attention: np.ndarray | None, sentences: list[list[EnglishWord]]
+) -> list[tuple[int, int]]:
+    k = len(sentences)
     if k == 1:
         return [(0, n)]
-    if translation.attention is not None:
-        attention = np.asarray(translation.attention)
+    if attention is not None:
         mass = np.stack(
             [attention[[t for word in sentence for t in word.tokens]].mean(axis=0) for sentence in sentences]
         )
         return partition(attention_scores(mass), n)
     en_lengths = [sum(len(word.text) + 1 for word in sentence) for sentence in sentences]
-    return partition(length_scores(unit.model_words, en_lengths), n)
+    return partition(length_scores(ar_words, en_lengths), n)
 
 
 def _original_text(words: Sequence[ArabicWord], segments: Sequence[Segment]) -> tuple[str, list[int]]:
@@ -219,16 +221,16 @@ def _at(segment: Segment, position: int) -> float:
 
 
 def _links(
-    sentence: list[EnglishWord], translation: Translation, span_start: int, ar_token: list[int]
+    sentence: list[EnglishWord], attention: np.ndarray | None, span_start: int, ar_token: list[int]
 ) -> tuple[tuple[int, int], ...]:
     """Each English word with a letter or digit -> the Arabic word of its span it attends to most."""
-    if translation.attention is None or not ar_token:
+    if attention is None or not ar_token:
         return ()
-    attention = np.asarray(translation.attention)[:, span_start : span_start + len(ar_token)]
+    span = attention[:, span_start : span_start + len(ar_token)]
     links = []
     for position, word in enumerate(sentence):
         if any(char.isalnum() for char in word.text):
-            best = int(attention[list(word.tokens)].mean(axis=0).argmax())
+            best = int(span[list(word.tokens)].mean(axis=0).argmax())
             links.append((position, ar_token[best]))
     return tuple(links)
 

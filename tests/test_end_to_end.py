@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -47,17 +48,21 @@ def whisper_json_from_mgb3(path: Path, utterances: int = 12) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class Run:
+    inputs: Path
+    out: Path
+
+
 @pytest.fixture(scope="module")
-def translated(tiny_model, tmp_path_factory) -> Path:
+def translated(tiny_model, tmp_path_factory) -> Run:
     inputs = tmp_path_factory.mktemp("inputs")
     (inputs / "tor.srt").write_bytes((DATA / "tor_animation" / "Tor_animation.ar.srt").read_bytes())
     whisper_json_from_mgb3(inputs / "mgb3.json")
     out = tmp_path_factory.mktemp("output")
-    assert (
-        main(["translate", str(inputs), "--model", str(tiny_model), "--out", str(out), "--device", "cpu"])
-        == 0
-    )
-    return out
+    command = ["translate", str(inputs), "--model", str(tiny_model), "--out", str(out), "--device", "cpu"]
+    assert main(command) == 0
+    return Run(inputs, out)
 
 
 def load_jsonl(path: Path) -> list[dict]:
@@ -66,7 +71,7 @@ def load_jsonl(path: Path) -> list[dict]:
 
 @pytest.mark.parametrize(("stem", "source"), [("tor", "tor.srt"), ("mgb3", "mgb3.json")])
 def test_every_output_exists_and_parses(translated, stem, source):
-    folder = translated / stem
+    folder = translated.out / stem
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         f"{stem}{suffix}" for suffix in (".aligned.jsonl", ".html", ".en.srt", ".bilingual.vtt", ".tsv")
     )
@@ -128,8 +133,8 @@ class ReviewPage(HTMLParser):
 
 @pytest.mark.parametrize(("stem", "source"), [("tor", "tor.srt"), ("mgb3", "mgb3.json")])
 def test_jsonl_records_and_the_alignment_invariant(translated, stem, source):
-    records = load_jsonl(translated / stem / f"{stem}.aligned.jsonl")
-    segments = read_transcript(_input(translated, source)).segments
+    records = load_jsonl(translated.out / stem / f"{stem}.aligned.jsonl")
+    segments = read_transcript(translated.inputs / source).segments
     assert records
     for position, record in enumerate(records):
         assert list(record) == list(KEYS)
@@ -153,13 +158,9 @@ def test_jsonl_records_and_the_alignment_invariant(translated, stem, source):
     assert all(first <= r["start"] <= r["end"] <= last for r in records)
 
 
-def _input(out: Path, source: str) -> Path:
-    return next(out.parent.glob(f"inputs*/{source}"))
-
-
 def test_speakers_and_segments_follow_the_source(translated):
-    records = load_jsonl(translated / "mgb3" / "mgb3.aligned.jsonl")
-    segments = {s.id: s for s in read_transcript(_input(translated, "mgb3.json")).segments}
+    records = load_jsonl(translated.out / "mgb3" / "mgb3.aligned.jsonl")
+    segments = {s.id: s for s in read_transcript(translated.inputs / "mgb3.json").segments}
     for record in records:
         assert {segments[sid].speaker for sid in record["segments"]} == {record["speaker"]}
 

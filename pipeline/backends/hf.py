@@ -14,6 +14,7 @@ import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import numpy as np
@@ -21,6 +22,9 @@ import torch
 
 from pipeline.errors import ModelNotAvailable
 from pipeline.records import Translation
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 DEFAULT_MODEL = "Helsinki-NLP/opus-mt-ar-en"
 
@@ -196,7 +200,7 @@ def _word_attention(
     return tuple(tuple(row) for row in mass.tolist())
 
 
-def load(model_name: str):
+def load(model_name: str) -> tuple[PreTrainedTokenizerBase, PreTrainedModel]:
     """Tokenizer and model from a local folder or the hub cache; never runs remote code.
 
     The hub is asked only when the model is not cached and the hub answers, so an offline machine

@@ -6,6 +6,13 @@ import os
 import uuid
 from pathlib import Path
 
+from pipeline.records import AlignedSentence, AlignedTranscript
+
+
+def timed_sentences(aligned: AlignedTranscript) -> list[AlignedSentence]:
+    """The sentences that can become subtitle cues (an input without times has none)."""
+    return [s for s in aligned.sentences if s.start is not None and s.end is not None]
+
 
 def atomic_write(path: Path, text: str) -> None:
     """Write to a temporary file beside `path`, then rename: a killed run never leaves half a file."""

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pipeline.records import AlignedTranscript
-from pipeline.writers.common import timecode
+from pipeline.writers.common import timecode, timed_sentences
 
 
 def render_srt(aligned: AlignedTranscript) -> str | None:
-    timed = [s for s in aligned.sentences if s.start is not None and s.end is not None]
+    timed = timed_sentences(aligned)
     if not timed:
         return None
     cues = [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pipeline.records import AlignedTranscript
-from pipeline.writers.common import timecode
+from pipeline.writers.common import timecode, timed_sentences
 
 
 def _escape(text: str) -> str:
@@ -12,7 +12,7 @@ def _escape(text: str) -> str:
 
 
 def render_vtt(aligned: AlignedTranscript) -> str | None:
-    timed = [s for s in aligned.sentences if s.start is not None and s.end is not None]
+    timed = timed_sentences(aligned)
     if not timed:
         return None
     cues = ["WEBVTT\n"]
