@@ -38,16 +38,18 @@ def attention_for(groups: list[tuple[int, list[int]]], n_words: int) -> tuple[tu
     return tuple(rows)
 
 
-def test_attention_partition_follows_the_alignment_head():
-    # Arabic: 6 words; English: 2 sentences. Sentence 1 attends to words 0-3, sentence 2 to 4-5,
-    # although by length alone the cut would fall in the middle.
-    t, unit = one_unit(Segment(id="1", text="ذهبت إلى السوق صباحا ثم عدت"))
-    en = pieces("I went to the market this morning. Then I came back.")
-    attention = attention_for([(7, [0, 1, 2, 3]), (4, [4, 5])], 6)
+def test_attention_partition_follows_the_alignment_head_where_length_would_not():
+    # A one-word English sentence that attends to four Arabic words, then a long one attending to two:
+    # by length the first span would get one word, the alignment head gives it four.
+    t, unit = one_unit(Segment(id="1", text="نعم أنا موافق تماما ثم عدت"))
+    en = pieces("Yes. Then I came back home to my family.")
+    attention = attention_for([(1, [0, 1, 2, 3]), (8, [4, 5])], 6)
     translation = Translation(en, tuple([-0.1] * len(en)), attention, truncated=False)
     sentences = align_unit(unit, translation, t.segments)
-    assert [s.ar for s in sentences] == ["ذهبت إلى السوق صباحا", "ثم عدت"]
-    assert [s.en for s in sentences] == ["I went to the market this morning.", "Then I came back."]
+    assert [s.ar for s in sentences] == ["نعم أنا موافق تماما", "ثم عدت"]
+    assert [s.en for s in sentences] == ["Yes.", "Then I came back home to my family."]
+    without_attention = align_unit(unit, Translation(en, translation.logprobs, None, False), t.segments)
+    assert without_attention[0].ar != sentences[0].ar
 
 
 def test_partition_dynamic_programme_on_a_constructed_matrix():

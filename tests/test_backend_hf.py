@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import time
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -117,3 +118,29 @@ def test_a_local_folder_without_weights_says_so(tmp_path):
     folder.mkdir()
     with pytest.raises(ModelNotAvailable, match=f"No usable model in the folder {folder}"):
         HFTranslator(str(folder))
+
+
+def test_attention_is_the_last_layers_first_head_summed_over_each_words_tokens(tiny_translator):
+    """Recompute with a plain forward pass what the backend reports for one unit."""
+    import torch
+
+    words = UNITS[0]
+    [translation] = tiny_translator.translate([words])
+    tokenizer, model = tiny_translator.tokenizer, tiny_translator.model
+    per_word = [tokenizer.convert_tokens_to_ids(tokenizer.tokenize(word)) for word in words]
+    source = [i for ids in per_word for i in ids] + [tokenizer.eos_token_id]
+    target = tokenizer.convert_tokens_to_ids(list(translation.tokens))
+    decoder_input = [model.config.decoder_start_token_id, *target]
+    with torch.inference_mode():
+        output = model(
+            input_ids=torch.tensor([source]),
+            decoder_input_ids=torch.tensor([decoder_input[:-1]]),  # position t predicts target[t]
+            output_attentions=True,
+        )
+    head = output.cross_attentions[-1][0, 0, : len(target), :-1].numpy()  # drop the EOS column
+    bounds = np.cumsum([0] + [len(ids) for ids in per_word])
+    expected = np.stack([head[:, a:b].sum(axis=1) for a, b in pairwise(bounds)], axis=1)
+    expected /= expected.sum(axis=1, keepdims=True)
+    assert np.allclose(np.asarray(translation.attention), expected, atol=1e-5)
+    logprobs = torch.log_softmax(output.logits[0, : len(target)], dim=-1)[range(len(target)), target]
+    assert np.allclose(translation.logprobs, logprobs.numpy(), atol=1e-4)
