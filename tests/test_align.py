@@ -174,3 +174,16 @@ def test_coverage_invariant_for_any_segmentation_and_any_number_of_sentences(tex
         for en_index, ar_index in sentence.links:
             assert 0 <= en_index < len(sentence.en.split())
             assert 0 <= ar_index < len(sentence.ar.split())
+
+
+def test_overlapping_or_backwards_cues_still_give_non_decreasing_times():
+    segments = (
+        Segment(id="1", text="أهلا بكم.", start=10.0, end=12.0),
+        Segment(id="2", text="شكرا لكم.", start=8.0, end=9.0),  # earlier than the cue before it
+        Segment(id="3", text="إلى اللقاء.", start=11.0, end=13.0),
+    )
+    transcript = Transcript(name="t", source="t", segments=segments)
+    units = build_units(transcript, len, UnitOptions())
+    translations = [Translation(pieces("Hello."), (-0.1,), None, False)] * len(units)
+    aligned = align_transcript(transcript, units, translations, "m")
+    assert [(s.start, s.end) for s in aligned.sentences] == [(10.0, 12.0), (10.0, 10.0), (11.0, 13.0)]
