@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
 def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from tqdm import tqdm
 
-    from pipeline.backends.hf import DEFAULT_MODEL, DecodingOptions, HFTranslator
+    from pipeline.backends.common import DecodingOptions
+    from pipeline.backends.hf import DEFAULT_MODEL, HFTranslator
 
     formats = [name.strip() for name in args.formats.split(",") if name.strip()]
     unknown = sorted(set(formats) - set(WRITERS))

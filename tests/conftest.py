@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.backends.hf import DecodingOptions, HFTranslator
+from pipeline.backends.common import DecodingOptions
+from pipeline.backends.hf import HFTranslator
 from pipeline.random_model import write_random_model
 
 DATA = Path(__file__).parent / "data"

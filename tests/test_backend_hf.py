@@ -10,7 +10,8 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from pipeline.backends.hf import DecodingOptions, HFTranslator
+from pipeline.backends.common import DecodingOptions
+from pipeline.backends.hf import HFTranslator
 from pipeline.errors import ModelNotAvailable
 from pipeline.random_model import write_random_model
 

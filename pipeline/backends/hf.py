@@ -3,8 +3,8 @@
 Generation runs in length-sorted batches. A second, teacher-forced pass over the chosen output gives
 the token log-probabilities and the alignment head's cross-attention: Marian trains one head of the
 last decoder layer with guided alignment, so that head says which source word each English token
-came from. Attention is aggregated from source tokens to source words here, so the aligner never
-sees tokenisation.
+came from. Attention is summed from source tokens to source words, so the aligner never sees
+tokenisation.
 """
 
 from __future__ import annotations
@@ -12,14 +12,20 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-import numpy as np
 import torch
 
+from pipeline.backends.common import (
+    DecodingOptions,
+    Encoded,
+    WordEncoder,
+    resolve_device,
+    translate_in_length_order,
+    word_attention,
+)
 from pipeline.errors import ModelNotAvailable
 from pipeline.records import Translation
 
@@ -29,87 +35,29 @@ if TYPE_CHECKING:
 DEFAULT_MODEL = "Helsinki-NLP/opus-mt-ar-en"
 
 
-@dataclass(frozen=True)
-class DecodingOptions:
-    beam: int | None = None  # None: the model's generation config (4 for opus-mt)
-    batch_size: int = 16
-    device: str = "auto"  # auto | cpu | cuda
-    max_new_tokens: int | None = None  # None: about twice the source length plus 16 (see length_cap)
-    alignment_layer: int = -1  # the decoder layer and head trained with guided alignment
-    alignment_head: int = 0
-    score_batch_size: int = 4  # the scoring pass holds batch x length x vocabulary logits
-
-
-def resolve_device(device: str) -> str:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for, but PyTorch sees no CUDA device")
-    return device
-
-
-@dataclass(frozen=True)
-class Encoded:
-    """A unit's source ids (ending with EOS); for each id before EOS, the word it came from."""
-
-    ids: list[int]
-    word_of: list[int]
-    n_words: int  # words with no tokens (empty model input) still get an attention column
-
-
 class HFTranslator:
     def __init__(self, model_name: str, options: DecodingOptions = DecodingOptions()):
-        tokenizer, model = load(model_name)
+        tokenizer = load_tokenizer(model_name)
+        model = load_model(model_name)
         self.name = model_name
         self.options = options
-        self.device = resolve_device(options.device)
+        self.device = resolve_device(options.device, torch.cuda.is_available())
         self.tokenizer = tokenizer
         self.model = model.to(self.device).eval()
-        config = model.generation_config
-        self.beam = options.beam or config.num_beams or 1
-        self.max_positions = getattr(model.config, "max_position_embeddings", 512)
-        self._word_ids: dict[str, list[int]] = {}
+        self.beam = options.beam or model.generation_config.num_beams or 1
+        self.encoder = WordEncoder(tokenizer, getattr(model.config, "max_position_embeddings", 512))
 
     def count_tokens(self, text: str) -> int:
-        return len(self._ids(text))
-
-    def _ids(self, word: str) -> list[int]:
-        ids = self._word_ids.get(word)
-        if ids is None:
-            ids = self.tokenizer.convert_tokens_to_ids(self.tokenizer.tokenize(word)) if word else []
-            self._word_ids[word] = ids
-        return ids
+        return len(self.encoder.pieces(text))
 
     def translate(
         self, units: Sequence[Sequence[str]], progress: Callable[[int], None] | None = None
     ) -> list[Translation]:
-        encoded = [self._encode(words) for words in units]
-        caps = [self.length_cap(len(unit.ids)) for unit in encoded]
-        longest_first = sorted(range(len(units)), key=lambda i: -len(encoded[i].ids))
-        results: dict[int, Translation] = {}
-        for batch in _batches(longest_first, caps, self.options.batch_size):
-            translations = self._translate_batch([encoded[i] for i in batch], caps[batch[0]])
-            results.update(zip(batch, translations, strict=True))
-            if progress is not None:
-                progress(len(batch))
-        return [results[i] for i in range(len(units))]
-
-    def length_cap(self, source_length: int) -> int:
-        """New tokens allowed for a source of this many tokens: a function of the unit alone (rounded
-        up to a multiple of 8 so that batches can share it), never of what else is in its batch."""
-        if self.options.max_new_tokens is not None:
-            return self.options.max_new_tokens
-        return min(self.max_positions - 1, 2 * (-(-source_length // 8) * 8) + 16)
-
-    def _encode(self, words: Sequence[str]) -> Encoded:
-        ids: list[int] = []
-        word_of: list[int] = []
-        for index, word in enumerate(words):
-            word_ids = self._ids(word)
-            ids.extend(word_ids)
-            word_of.extend([index] * len(word_ids))
-        budget = self.max_positions - 1
-        return Encoded([*ids[:budget], self.tokenizer.eos_token_id], word_of[:budget], len(words))
+        encoded = [self.encoder.encode(words) for words in units]
+        caps = [self.encoder.length_cap(len(unit.ids), self.options) for unit in encoded]
+        return translate_in_length_order(
+            encoded, caps, self.options.batch_size, self._translate_batch, progress
+        )
 
     @torch.inference_mode()
     def _translate_batch(self, batch: list[Encoded], cap: int) -> list[Translation]:
@@ -119,6 +67,7 @@ class HFTranslator:
             attention_mask=attention_mask,
             num_beams=self.beam,
             max_new_tokens=cap,
+            min_new_tokens=self.options.min_new_tokens,
             max_length=None,  # the config's 512 would otherwise compete with max_new_tokens
         )
         translations = []
@@ -166,48 +115,37 @@ class HFTranslator:
                 Translation(
                     tokens=tuple(self.tokenizer.convert_ids_to_tokens(target[:length])),
                     logprobs=tuple(logprobs[row, :length].tolist()),
-                    attention=_word_attention(
-                        heads[row, :length, : len(unit.word_of)].cpu().numpy(), unit.word_of, unit.n_words
-                    ),
+                    attention=word_attention(heads[row, :length].cpu().numpy(), unit.word_of, unit.n_words),
                     truncated=length + 1 >= cap,
                 )
             )
         return translations
 
 
-def _batches(order: list[int], caps: list[int], size: int) -> list[list[int]]:
-    """Consecutive runs of `order` with the same length cap, at most `size` long."""
-    batches: list[list[int]] = []
-    for index in order:
-        if batches and len(batches[-1]) < size and caps[batches[-1][0]] == caps[index]:
-            batches[-1].append(index)
-        else:
-            batches.append([index])
-    return batches
+def load_tokenizer(model_name: str) -> PreTrainedTokenizerBase:
+    from transformers import AutoTokenizer
+
+    return _from_local_or_hub(model_name, AutoTokenizer.from_pretrained)
 
 
-def _word_attention(
-    token_attention: np.ndarray, word_of: list[int], n_words: int
-) -> tuple[tuple[float, ...], ...] | None:
-    """[target, source token] -> [target, source word], each row renormalised without EOS and padding."""
-    if not word_of:
-        return None
-    by_word = np.zeros((token_attention.shape[1], n_words))
-    by_word[np.arange(len(word_of)), word_of] = 1.0
-    mass = token_attention @ by_word
-    totals = mass.sum(axis=1, keepdims=True)
-    mass = np.where(totals > 0, mass / np.where(totals > 0, totals, 1), 1.0 / n_words)
-    return tuple(tuple(row) for row in mass.tolist())
+def load_model(model_name: str) -> PreTrainedModel:
+    """Eager attention: as fast as SDPA on CPU here, and the only kind that returns attention weights."""
+    from transformers import AutoModelForSeq2SeqLM
+
+    return _from_local_or_hub(
+        model_name,
+        lambda source, **kwargs: AutoModelForSeq2SeqLM.from_pretrained(
+            source, attn_implementation="eager", **kwargs
+        ),
+    )
 
 
-def load(model_name: str) -> tuple[PreTrainedTokenizerBase, PreTrainedModel]:
-    """Tokenizer and model from a local folder or the hub cache; never runs remote code.
+def _from_local_or_hub(model_name: str, loader: Callable[..., Any]) -> Any:
+    """From a local folder or the hub cache; never runs remote code.
 
     The hub is asked only when the model is not cached and the hub answers, so an offline machine
     gets an explanation at once instead of a minute of retries and a stack trace.
     """
-    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
-
     local = Path(model_name).expanduser()
     is_folder = local.is_dir()
     source = str(local) if is_folder else model_name
@@ -217,10 +155,7 @@ def load(model_name: str) -> tuple[PreTrainedTokenizerBase, PreTrainedModel]:
         if not local_only and not _hub_reachable():
             break
         try:
-            kwargs = {"trust_remote_code": False, "local_files_only": local_only}
-            tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
-            model = AutoModelForSeq2SeqLM.from_pretrained(source, attn_implementation="eager", **kwargs)
-            return tokenizer, model
+            return loader(source, trust_remote_code=False, local_files_only=local_only)
         except (OSError, ValueError) as error:  # ValueError: a folder without tokenizer files
             last_error = error
     raise ModelNotAvailable(_missing_model_message(model_name, is_folder, last_error))

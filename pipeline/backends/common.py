@@ -1,0 +1,118 @@
+"""What every backend shares: decoding options, per-word source encoding, length caps, batching in
+length order, and source-token attention summed into source-word attention."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.records import Translation
+
+
+@dataclass(frozen=True)
+class DecodingOptions:
+    beam: int | None = None  # None: the model's generation config (4 for opus-mt)
+    batch_size: int = 16
+    device: str = "auto"  # auto | cpu | cuda
+    max_new_tokens: int | None = None  # None: about twice the source length plus 16 (see length_cap)
+    min_new_tokens: int | None = None  # benchmarks force equal output lengths with this
+    alignment_layer: int = -1  # the decoder layer and head trained with guided alignment
+    alignment_head: int = 0
+    score_batch_size: int = 4  # the HF scoring pass holds batch x length x vocabulary logits
+    compute_type: str | None = None  # CTranslate2: None = int8 on CPU, float16 on CUDA
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A unit's source pieces and ids (ending with EOS); for each piece before EOS, its word."""
+
+    pieces: list[str]
+    ids: list[int]
+    word_of: list[int]
+    n_words: int  # words with no tokens (empty model input) still get an attention column
+
+
+class WordEncoder:
+    """Tokenises each word on its own (SentencePiece splits on spaces, so this equals tokenising the
+    joined text) and remembers which word every source token came from."""
+
+    def __init__(self, tokenizer, max_positions: int):
+        self.tokenizer = tokenizer
+        self.max_positions = max_positions
+        self._pieces: dict[str, list[str]] = {}
+
+    def pieces(self, word: str) -> list[str]:
+        known = self._pieces.get(word)
+        if known is None:
+            known = self.tokenizer.tokenize(word) if word else []
+            self._pieces[word] = known
+        return known
+
+    def encode(self, words: Sequence[str]) -> Encoded:
+        pieces: list[str] = []
+        word_of: list[int] = []
+        for index, word in enumerate(words):
+            word_pieces = self.pieces(word)
+            pieces.extend(word_pieces)
+            word_of.extend([index] * len(word_pieces))
+        budget = self.max_positions - 1
+        pieces = [*pieces[:budget], self.tokenizer.eos_token]
+        return Encoded(pieces, self.tokenizer.convert_tokens_to_ids(pieces), word_of[:budget], len(words))
+
+    def length_cap(self, source_length: int, options: DecodingOptions) -> int:
+        """New tokens allowed (the end token included) for a source of this many tokens: a function of
+        the unit alone, rounded up to a multiple of 8 so batches can share it, never of its batch-mates."""
+        if options.max_new_tokens is not None:
+            return options.max_new_tokens
+        return min(self.max_positions - 1, 2 * (-(-source_length // 8) * 8) + 16)
+
+
+BatchRunner = Callable[[list[Encoded], int], list[Translation]]
+
+
+def translate_in_length_order(
+    encoded: Sequence[Encoded],
+    caps: Sequence[int],
+    batch_size: int,
+    run_batch: BatchRunner,
+    progress: Callable[[int], None] | None = None,
+) -> list[Translation]:
+    """Longest first, in batches of equal length cap; results come back in input order."""
+    longest_first = sorted(range(len(encoded)), key=lambda i: -len(encoded[i].pieces))
+    batches: list[list[int]] = []
+    for index in longest_first:
+        if batches and len(batches[-1]) < batch_size and caps[batches[-1][0]] == caps[index]:
+            batches[-1].append(index)
+        else:
+            batches.append([index])
+    results: dict[int, Translation] = {}
+    for batch in batches:
+        results.update(zip(batch, run_batch([encoded[i] for i in batch], caps[batch[0]]), strict=True))
+        if progress is not None:
+            progress(len(batch))
+    return [results[i] for i in range(len(encoded))]
+
+
+def word_attention(
+    token_attention: np.ndarray, word_of: list[int], n_words: int
+) -> tuple[tuple[float, ...], ...] | None:
+    """[target, source token] -> [target, source word], each row renormalised without EOS and padding."""
+    if not word_of:
+        return None
+    token_attention = np.asarray(token_attention, dtype=float)[:, : len(word_of)]
+    by_word = np.zeros((len(word_of), n_words))
+    by_word[np.arange(len(word_of)), word_of] = 1.0
+    mass = token_attention @ by_word
+    totals = mass.sum(axis=1, keepdims=True)
+    mass = np.where(totals > 0, mass / np.where(totals > 0, totals, 1), 1.0 / n_words)
+    return tuple(tuple(row) for row in mass.tolist())
+
+
+def resolve_device(device: str, cuda_available: bool) -> str:
+    if device == "auto":
+        return "cuda" if cuda_available else "cpu"
+    if device == "cuda" and not cuda_available:
+        raise ValueError("--device cuda was asked for, but no CUDA device is visible")
+    return device
