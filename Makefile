@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 MODEL ?=
+BACKEND ?= hf
 INPUT ?= transcripts
 OUT ?= output
 ARGS ?=
@@ -18,7 +19,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 translate: $(STAMP)
-	$(PY) -m pipeline translate $(INPUT) --out $(OUT) $(if $(MODEL),--model $(MODEL)) $(ARGS)
+	$(PY) -m pipeline translate $(INPUT) --out $(OUT) --backend $(BACKEND) $(if $(MODEL),--model $(MODEL)) $(ARGS)
 
 test: $(STAMP)
 	$(PY) -m ruff check .

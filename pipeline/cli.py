@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from pipeline.backends import BACKENDS, load_translator
 from pipeline.errors import InputError, ModelNotAvailable
 from pipeline.random_model import SIZES, write_random_model
 from pipeline.readers import READERS, find_transcripts, read_transcript
@@ -27,6 +28,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     translate.add_argument("--out", type=Path, default=Path("output"), help="output folder (default: output)")
     translate.add_argument("--beam", type=int, default=None, help="beam size (default: the model's own)")
+    translate.add_argument(
+        "--backend", choices=tuple(BACKENDS), default="hf", help="hf (transformers) or ct2"
+    )
+    translate.add_argument(
+        "--compute-type", default=None, help="ct2 only: int8 (CPU default), float16, float32"
+    )
     translate.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     translate.add_argument(
         "--formats", default=",".join(WRITERS), help=f"comma-separated, from {','.join(WRITERS)}"
@@ -50,7 +57,7 @@ def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     from tqdm import tqdm
 
     from pipeline.backends.common import DecodingOptions
-    from pipeline.backends.hf import DEFAULT_MODEL, HFTranslator
+    from pipeline.backends.hf import DEFAULT_MODEL
 
     formats = [name.strip() for name in args.formats.split(",") if name.strip()]
     unknown = sorted(set(formats) - set(WRITERS))
@@ -77,17 +84,18 @@ def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         return 1
 
     try:
-        translator = HFTranslator(
-            args.model or DEFAULT_MODEL,
-            DecodingOptions(beam=args.beam, batch_size=args.batch_size, device=args.device),
+        options = DecodingOptions(
+            beam=args.beam, batch_size=args.batch_size, device=args.device, compute_type=args.compute_type
         )
+        translator = load_translator(args.backend, args.model or DEFAULT_MODEL, options)
     except (ModelNotAvailable, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
-    options = UnitOptions(token_budget=args.token_budget)
+    unit_options = UnitOptions(token_budget=args.token_budget)
     planned: list[tuple[Transcript, tuple[Unit, ...]]] = [
-        (transcript, build_units(transcript, translator.count_tokens, options)) for transcript in transcripts
+        (transcript, build_units(transcript, translator.count_tokens, unit_options))
+        for transcript in transcripts
     ]
     total = sum(1 for _, units in planned for unit in units if unit.text)
     with tqdm(total=total, unit="unit", desc="translating", file=sys.stderr, dynamic_ncols=True) as bar:

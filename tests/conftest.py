@@ -20,3 +20,11 @@ def tiny_model(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_translator(tiny_model) -> HFTranslator:
     return HFTranslator(str(tiny_model), DecodingOptions(device="cpu"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def conversion_cache_in_a_temporary_folder(tmp_path_factory):
+    """CTranslate2 conversions go to a per-run folder, never the user's cache."""
+    import os
+
+    os.environ["ARABIC_PIPELINE_CACHE"] = str(tmp_path_factory.mktemp("ct2-cache"))

@@ -54,13 +54,22 @@ class Run:
     out: Path
 
 
-@pytest.fixture(scope="module")
-def translated(tiny_model, tmp_path_factory) -> Run:
+@pytest.fixture(scope="module", params=["hf", "ct2"])
+def translated(request, tiny_model, tmp_path_factory) -> Run:
     inputs = tmp_path_factory.mktemp("inputs")
     (inputs / "tor.srt").write_bytes((DATA / "tor_animation" / "Tor_animation.ar.srt").read_bytes())
     whisper_json_from_mgb3(inputs / "mgb3.json")
     out = tmp_path_factory.mktemp("output")
-    command = ["translate", str(inputs), "--model", str(tiny_model), "--out", str(out), "--device", "cpu"]
+    command = [
+        "translate",
+        str(inputs),
+        "--model",
+        str(tiny_model),
+        "--out",
+        str(out),
+        "--backend",
+        request.param,
+    ]
     assert main(command) == 0
     return Run(inputs, out)
 

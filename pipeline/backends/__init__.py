@@ -1,10 +1,16 @@
-"""Translator backends: anything that turns units (lists of normalised Arabic words) into Translations."""
+"""Translator backends: anything that turns units (lists of normalised Arabic words) into Translations.
+
+Backends are named in a registry and imported only when chosen, so a run that does not use
+CTranslate2 never loads it.
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from pipeline.backends.common import DecodingOptions
 from pipeline.records import Translation
 
 
@@ -20,3 +26,14 @@ class Translator(Protocol):
     ) -> list[Translation]:
         """One Translation per unit, in order; `progress(n)` after every n units done."""
         ...
+
+
+BACKENDS: dict[str, str] = {
+    "hf": "pipeline.backends.hf:HFTranslator",
+    "ct2": "pipeline.backends.ct2:CT2Translator",
+}
+
+
+def load_translator(backend: str, model: str, options: DecodingOptions) -> Translator:
+    module, _, name = BACKENDS[backend].partition(":")
+    return getattr(importlib.import_module(module), name)(model, options)
