@@ -10,7 +10,7 @@ INPUT ?= transcripts
 OUT ?= output
 ARGS ?=
 
-.PHONY: translate test lint demo random-model clean
+.PHONY: translate test lint demo random-model bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ demo: $(STAMP)
 
 random-model: $(STAMP)
 	$(PY) -m pipeline random-model --size $(or $(SIZE),tiny) models/random-$(or $(SIZE),tiny)
+
+# BENCHMARKS.md: forced-length contestants on the full-size random model (about 25 minutes on 2 cores).
+bench: $(STAMP)
+	test -d models/random-full || $(PY) -m pipeline random-model --size full models/random-full
+	$(PY) -m pipeline bench --model models/random-full $(ARGS)
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache .hypothesis

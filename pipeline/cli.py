@@ -49,8 +49,18 @@ def main(argv: list[str] | None = None) -> int:
     random_model.add_argument("folder", type=Path)
     random_model.set_defaults(run=_random_model)
 
+    bench = commands.add_parser("bench", help="write BENCHMARKS.md (see `python -m pipeline bench --help`)")
+    bench.add_argument("options", nargs=argparse.REMAINDER)
+    bench.set_defaults(run=lambda args, _: _bench(args.options))
+
     args = parser.parse_args(argv)
     return args.run(args, parser)
+
+
+def _bench(options: list[str]) -> int:
+    from pipeline.bench import main as bench_main
+
+    return bench_main(options)
 
 
 def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -16,6 +16,7 @@ class DecodingOptions:
     beam: int | None = None  # None: the model's generation config (4 for opus-mt)
     batch_size: int = 16
     device: str = "auto"  # auto | cpu | cuda
+    # New tokens as transformers counts them, the end token included (Marian's config forces it last).
     max_new_tokens: int | None = None  # None: about twice the source length plus 16 (see length_cap)
     min_new_tokens: int | None = None  # benchmarks force equal output lengths with this
     alignment_layer: int = -1  # the decoder layer and head trained with guided alignment

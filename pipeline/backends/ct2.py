@@ -71,7 +71,7 @@ class CT2Translator:
             sources,
             beam_size=self.beam,
             max_decoding_length=cap - 1,
-            min_decoding_length=self.options.min_new_tokens or 0,
+            min_decoding_length=max(0, (self.options.min_new_tokens or 0) - 1),
             return_attention=True,
         )
         hypotheses = [result.hypotheses[0] for result in results]

@@ -1,0 +1,294 @@
+"""`make bench`: the same forced-length work through four contestants, each in its own process.
+
+Every contestant translates the same segments and produces exactly `tokens` target tokens per
+segment (min = max new tokens), so the work is identical whatever the weights say; with the full-size
+random model (the real architecture) the figures hold for the real weights.
+
+Contestants: the naive loop a newcomer writes (one segment at a time through transformers; the
+`translation` pipeline did exactly this and was removed in transformers 5), this project's pipeline
+end to end (read, units, translate, align, write every format) with the hf and the ct2 backends, and
+CTranslate2's raw `translate_batch` on the same tokens in length-sorted batches of 32 (the ceiling).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from pipeline.readers import read_transcript
+from pipeline.records import Translation
+
+CONTESTANTS = ("naive", "hf", "ct2", "raw-ct2")
+BENCH_DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "mgb3" / "segments.tsv"
+
+
+@dataclass(frozen=True)
+class Result:
+    contestant: str
+    beam: int
+    segments: int
+    tokens: int
+    seconds: float  # the translation work: for the pipelines, reading to writing every output
+    load_seconds: float  # model loading (and conversion, for CTranslate2)
+    peak_mb: float
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.tokens / self.seconds if self.seconds else 0.0
+
+
+def write_interview(path: Path, segments: int) -> Path:
+    """MGB-3 utterances laid end to end as one TSV: unpunctuated Egyptian Arabic, like ASR output."""
+    rows, clock = ["start\tend\ttext"], 0.0
+    for segment in read_transcript(BENCH_DATA).segments[:segments]:
+        length = (segment.end or 0.0) - (segment.start or 0.0)
+        rows.append(f"{clock:.3f}\t{clock + length:.3f}\t{segment.text}")
+        clock += length
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+class CountingTranslator:
+    """Wraps a backend and counts the target tokens it produced."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.name = inner.name
+        self.tokens = 0
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def translate(self, units: Sequence[Sequence[str]], progress: Callable[[int], None] | None = None):
+        translations: list[Translation] = self.inner.translate(units, progress)
+        self.tokens += sum(len(translation.tokens) for translation in translations)
+        return translations
+
+
+Work = Callable[[Path], int]
+
+
+def _naive(model: str, beam: int, tokens: int) -> Work:
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    network = AutoModelForSeq2SeqLM.from_pretrained(model).eval()
+
+    def work(path: Path) -> int:
+        produced = 0
+        for segment in read_transcript(path).segments:
+            inputs = tokenizer(segment.text, return_tensors="pt")
+            output = network.generate(
+                **inputs,
+                num_beams=beam,
+                min_new_tokens=tokens + 1,
+                max_new_tokens=tokens + 1,
+                max_length=None,
+            )
+            produced += len(tokenizer.convert_ids_to_tokens(output[0], skip_special_tokens=True))
+        return produced
+
+    return work
+
+
+def _pipeline(backend: str) -> Callable[[str, int, int], Work]:
+    def contestant(model: str, beam: int, tokens: int) -> Work:
+        from pipeline.backends import load_translator
+        from pipeline.backends.common import DecodingOptions
+        from pipeline.run import translate_transcript, write_outputs
+        from pipeline.writers import WRITERS
+
+        # tokens + 1: transformers counts the end token that Marian's generation config forces last.
+        options = DecodingOptions(
+            beam=beam, batch_size=32, max_new_tokens=tokens + 1, min_new_tokens=tokens + 1
+        )
+        translator = CountingTranslator(load_translator(backend, model, options))
+
+        def work(path: Path) -> int:
+            aligned = translate_transcript(read_transcript(path), translator)
+            with tempfile.TemporaryDirectory() as out:
+                write_outputs(aligned, Path(out), list(WRITERS))
+            return translator.tokens
+
+        return work
+
+    return contestant
+
+
+def _raw_ct2(model: str, beam: int, tokens: int) -> Work:
+    import ctranslate2
+
+    from pipeline.backends.ct2 import cache_root, convert
+    from pipeline.backends.hf import load_tokenizer
+
+    tokenizer = load_tokenizer(model)
+    translator = ctranslate2.Translator(str(convert(Path(model), "int8", cache_root())), compute_type="int8")
+
+    def work(path: Path) -> int:
+        segments = read_transcript(path).segments
+        sources = [[*tokenizer.tokenize(segment.text), tokenizer.eos_token] for segment in segments]
+        order = sorted(range(len(sources)), key=lambda i: -len(sources[i]))
+        produced = 0
+        for first in range(0, len(order), 32):
+            batch = [sources[i] for i in order[first : first + 32]]
+            results = translator.translate_batch(
+                batch, beam_size=beam, min_decoding_length=tokens, max_decoding_length=tokens
+            )
+            produced += sum(len(result.hypotheses[0]) for result in results)
+        return produced
+
+    return work
+
+
+_CONTESTANTS: dict[str, Callable[[str, int, int], Work]] = {
+    "naive": _naive,
+    "hf": _pipeline("hf"),
+    "ct2": _pipeline("ct2"),
+    "raw-ct2": _raw_ct2,
+}
+
+
+def run_contestant(contestant: str, model: str, beam: int, path: Path, tokens: int) -> Result:
+    """In the child process: load (timed apart), then the translation work."""
+    started = time.perf_counter()
+    work = _CONTESTANTS[contestant](model, beam, tokens)
+    loaded = time.perf_counter()
+    produced = work(path)
+    finished = time.perf_counter()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    segments = len(read_transcript(path).segments)
+    return Result(contestant, beam, segments, produced, finished - loaded, loaded - started, peak)
+
+
+def run_all(
+    model: str, segments: int, tokens: int, beams: Sequence[int], contestants: Sequence[str]
+) -> list[Result]:
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_interview(Path(folder) / "interview.tsv", segments)
+        for beam in beams:
+            for contestant in contestants:
+                job = json.dumps(
+                    {
+                        "contestant": contestant,
+                        "model": model,
+                        "beam": beam,
+                        "path": str(path),
+                        "tokens": tokens,
+                    }
+                )
+                done = subprocess.run(
+                    [sys.executable, "-m", "pipeline.bench", "--child", job],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                if done.returncode != 0:
+                    raise RuntimeError(f"{contestant} (beam {beam}) failed:\n{done.stderr[-3000:]}")
+                result = Result(**json.loads(done.stdout.strip().splitlines()[-1]))
+                if result.tokens != result.segments * tokens:
+                    raise RuntimeError(
+                        f"{contestant} (beam {beam}) produced {result.tokens} tokens, not the forced "
+                        f"{result.segments} x {tokens}: the contestants would not do the same work"
+                    )
+                results.append(result)
+                print(_row(result, None), file=sys.stderr, flush=True)
+    return results
+
+
+def _row(result: Result, baseline: Result | None) -> str:
+    ratio = f"{result.tokens_per_second / baseline.tokens_per_second:.1f}x" if baseline else "-"
+    return (
+        f"| {result.contestant} | {result.beam} | {result.tokens:,} | {result.tokens_per_second:,.0f} | "
+        f"{result.seconds:,.1f} | "
+        f"{result.load_seconds:,.1f} | {result.peak_mb:,.0f} | {ratio} |"
+    )
+
+
+def machine() -> str:
+    import ctranslate2
+    import torch
+    import transformers
+
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [
+            line.split(":", 1)[1].strip()
+            for line in cpuinfo.read_text().splitlines()
+            if line.startswith("model name")
+        ]
+        cpu = names[0] if names else cpu
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}, torch {torch.__version__} ({torch.get_num_threads()} threads), "
+        f"transformers {transformers.__version__}, ctranslate2 {ctranslate2.__version__}"
+    )
+
+
+def report(results: Sequence[Result], model: str, tokens: int) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Written by `make bench` (`python -m pipeline bench`). Machine: {machine()}.",
+        "",
+        f"Model: `{model}`. Every contestant produces exactly {tokens} target tokens per segment (forced",
+        "lengths), so the work is identical; tokens/s counts target tokens over the translation work.",
+        "For the pipelines that work is end to end: reading the transcript, units, translation with",
+        "attention and log-probabilities, alignment, and writing every output format. Load is model loading",
+        "(and, for ct2, finding or making the converted model). Peak is the contestant process's peak RSS.",
+        "",
+        "| contestant | beam | target tokens | tokens/s | seconds | load s | peak MB | vs naive |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for beam in sorted({r.beam for r in results}, reverse=True):
+        group = [r for r in results if r.beam == beam]
+        baseline = next((r for r in group if r.contestant == "naive"), None)
+        lines += [_row(r, baseline) for r in group]
+    segments = results[0].segments if results else 0
+    lines += ["", f"{segments} segments, {segments * tokens:,} target tokens per contestant."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipeline bench", description=__doc__)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--model", default="models/random-full", help="a local model folder")
+    parser.add_argument("--segments", type=int, default=1000)
+    parser.add_argument("--tokens", type=int, default=13, help="target tokens per segment")
+    parser.add_argument("--beams", default="4,1")
+    parser.add_argument("--contestants", default=",".join(CONTESTANTS))
+    parser.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
+    args = parser.parse_args(argv)
+    if args.child:
+        job = json.loads(args.child)
+        result = run_contestant(
+            job["contestant"], job["model"], job["beam"], Path(job["path"]), job["tokens"]
+        )
+        print(json.dumps(asdict(result)))
+        return 0
+    contestants = [name for name in args.contestants.split(",") if name]
+    unknown = set(contestants) - set(CONTESTANTS)
+    if unknown:
+        parser.error(
+            f"unknown contestant(s) {', '.join(sorted(unknown))}; choose from {', '.join(CONTESTANTS)}"
+        )
+    beams = [int(beam) for beam in args.beams.split(",")]
+    results = run_all(args.model, args.segments, args.tokens, beams, contestants)
+    args.out.write_text(report(results, args.model, args.tokens), encoding="utf-8")
+    print(f"Wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
