@@ -10,7 +10,7 @@ INPUT ?= transcripts
 OUT ?= output
 ARGS ?=
 
-.PHONY: translate test lint demo random-model bench clean
+.PHONY: translate test lint demo models random-model bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ lint: $(STAMP)
 demo: $(STAMP)
 	test -d models/random-tiny || $(PY) -m pipeline random-model --size tiny models/random-tiny
 	$(PY) -m pipeline translate $(INPUT) --out $(OUT) --model models/random-tiny $(ARGS)
+
+# Fetch model presets into models/<name>/ (needs network): make models PRESETS="opus-mt-ar-en opus-mt-tc-big-ar-en"
+models: $(STAMP)
+	$(PY) -m pipeline models download $(or $(PRESETS),opus-mt-ar-en)
 
 random-model: $(STAMP)
 	$(PY) -m pipeline random-model --size $(or $(SIZE),tiny) models/random-$(or $(SIZE),tiny)

@@ -260,8 +260,7 @@ def report(results: Sequence[Result], model: str, tokens: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline bench", description=__doc__)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--model", default="models/random-full", help="a local model folder")
     parser.add_argument("--segments", type=int, default=1000)
@@ -269,7 +268,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--beams", default="4,1")
     parser.add_argument("--contestants", default=",".join(CONTESTANTS))
     parser.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.child:
         job = json.loads(args.child)
         result = run_contestant(
@@ -288,6 +289,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.write_text(report(results, args.model, args.tokens), encoding="utf-8")
     print(f"Wrote {args.out}")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipeline bench", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv), parser)
 
 
 if __name__ == "__main__":

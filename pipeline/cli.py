@@ -8,7 +8,10 @@ import time
 from pathlib import Path
 
 from pipeline.backends import BACKENDS, load_translator
+from pipeline.bench import add_arguments as add_bench_arguments
+from pipeline.bench import run as run_bench
 from pipeline.errors import InputError, ModelNotAvailable
+from pipeline.presets import DEFAULT_PRESET, Preset, download, models_folder, presets, resolve, where
 from pipeline.random_model import SIZES, write_random_model
 from pipeline.readers import READERS, find_transcripts, read_transcript
 from pipeline.records import Transcript, Unit
@@ -24,7 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     translate = commands.add_parser("translate", help="translate and align transcripts")
     translate.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="transcript files or folders")
     translate.add_argument(
-        "--model", default=None, help="hub id or local folder (default: Helsinki-NLP/opus-mt-ar-en)"
+        "--model",
+        default=DEFAULT_PRESET,
+        help=f"preset name, hub id or local folder (default: {DEFAULT_PRESET})",
     )
     translate.add_argument("--out", type=Path, default=Path("output"), help="output folder (default: output)")
     translate.add_argument("--beam", type=int, default=None, help="beam size (default: the model's own)")
@@ -49,25 +54,27 @@ def main(argv: list[str] | None = None) -> int:
     random_model.add_argument("folder", type=Path)
     random_model.set_defaults(run=_random_model)
 
-    bench = commands.add_parser("bench", help="write BENCHMARKS.md (see `python -m pipeline bench --help`)")
-    bench.add_argument("options", nargs=argparse.REMAINDER)
-    bench.set_defaults(run=lambda args, _: _bench(args.options))
+    models = commands.add_parser("models", help="list or download the model presets in models/")
+    models_commands = models.add_subparsers(dest="models_command", required=True)
+    models_commands.add_parser("list", help="presets, and where each one's weights are").set_defaults(
+        run=_models_list
+    )
+    fetch = models_commands.add_parser("download", help="fetch presets into models/<name>/")
+    fetch.add_argument("names", nargs="*", default=[DEFAULT_PRESET], metavar="NAME")
+    fetch.set_defaults(run=_models_download)
+
+    bench = commands.add_parser("bench", help="forced-length speed comparison, written to BENCHMARKS.md")
+    add_bench_arguments(bench)
+    bench.set_defaults(run=run_bench)
 
     args = parser.parse_args(argv)
     return args.run(args, parser)
-
-
-def _bench(options: list[str]) -> int:
-    from pipeline.bench import main as bench_main
-
-    return bench_main(options)
 
 
 def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from tqdm import tqdm
 
     from pipeline.backends.common import DecodingOptions
-    from pipeline.backends.hf import DEFAULT_MODEL
 
     formats = [name.strip() for name in args.formats.split(",") if name.strip()]
     unknown = sorted(set(formats) - set(WRITERS))
@@ -94,10 +101,17 @@ def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         return 1
 
     try:
+        choice = resolve(args.model)
+        preset = choice.preset or Preset(name="", model=choice.source, beam=0)  # beam 0: the model's own
         options = DecodingOptions(
-            beam=args.beam, batch_size=args.batch_size, device=args.device, compute_type=args.compute_type
+            beam=args.beam or preset.beam or None,
+            batch_size=args.batch_size,
+            device=args.device,
+            compute_type=args.compute_type,
+            alignment_layer=preset.alignment_layer,
+            alignment_head=preset.alignment_head,
         )
-        translator = load_translator(args.backend, args.model or DEFAULT_MODEL, options)
+        translator = load_translator(args.backend, choice.source, options)
     except (ModelNotAvailable, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -141,6 +155,35 @@ def _read_all(paths: list[Path], encoding: str | None, out: Path, summary: Summa
         folders[folder] = str(path)
         transcripts.append(transcript)
     return transcripts
+
+
+def _models_list(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    print(f"Presets in {models_folder()}:")
+    for preset in presets().values():
+        found = where(preset) or f"not downloaded: python -m pipeline models download {preset.name}"
+        print(f"  {preset.name:<24} {preset.model:<36} {preset.family:<7} ~{preset.download_mb} MB  {found}")
+    return 0
+
+
+def _models_download(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from pipeline.backends.hf import hub_reachable
+
+    known = presets()
+    unknown = [name for name in args.names if name not in known]
+    if unknown:
+        parser.error(f"unknown preset(s) {', '.join(unknown)}; `python -m pipeline models list` shows them")
+    if not hub_reachable():
+        print(
+            "error: the Hugging Face hub cannot be reached from this machine, so nothing can be downloaded.\n"
+            "On a machine with network access run "
+            f"`python -m pipeline models download {' '.join(args.names)}`\n"
+            f"and copy the folders it writes under models/ to {models_folder()} here.",
+            file=sys.stderr,
+        )
+        return 2
+    for name in args.names:
+        print(f"{name}: {download(known[name])}")
+    return 0
 
 
 def _random_model(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -32,8 +32,6 @@ from pipeline.records import Translation
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-DEFAULT_MODEL = "Helsinki-NLP/opus-mt-ar-en"
-
 
 class HFTranslator:
     def __init__(self, model_name: str, options: DecodingOptions = DecodingOptions()):
@@ -152,7 +150,7 @@ def _from_local_or_hub(model_name: str, loader: Callable[..., Any]) -> Any:
     attempts = (True,) if is_folder else (True, False)
     last_error: Exception | None = None
     for local_only in attempts:
-        if not local_only and not _hub_reachable():
+        if not local_only and not hub_reachable():
             break
         try:
             return loader(source, trust_remote_code=False, local_files_only=local_only)
@@ -161,7 +159,7 @@ def _from_local_or_hub(model_name: str, loader: Callable[..., Any]) -> Any:
     raise ModelNotAvailable(_missing_model_message(model_name, is_folder, last_error))
 
 
-def _hub_reachable(timeout: float = 5.0) -> bool:
+def hub_reachable(timeout: float = 5.0) -> bool:
     from huggingface_hub import constants
 
     if constants.HF_HUB_OFFLINE:

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from pipeline.cli import main
+from pipeline.errors import InputError
+from pipeline.presets import presets, resolve
+
+
+@pytest.fixture
+def models(tmp_path, monkeypatch):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / "house.toml").write_text(
+        'model = "org/house-ar-en"\nfamily = "marian"\nbeam = 2\nalignment_layer = 4\nalignment_head = 3\n'
+    )
+    monkeypatch.setenv("ARABIC_PIPELINE_MODELS", str(folder))
+    return folder
+
+
+def test_the_repository_presets_parse_and_the_default_is_opus_mt(monkeypatch):
+    monkeypatch.delenv("ARABIC_PIPELINE_MODELS", raising=False)
+    known = presets()
+    assert known["opus-mt-ar-en"].model == "Helsinki-NLP/opus-mt-ar-en"
+    assert known["opus-mt-tc-big-ar-en"].model == "Helsinki-NLP/opus-mt-tc-big-ar-en"
+    assert {p.family for p in known.values()} == {"marian"}
+    assert resolve("Helsinki-NLP/opus-mt-ar-en").preset == known["opus-mt-ar-en"]
+
+
+def test_model_names_resolve_to_preset_hub_id_folder_or_downloaded_preset(models, tiny_model):
+    assert (resolve("house").source, resolve("house").preset.beam) == ("org/house-ar-en", 2)
+    assert resolve("org/other").source == "org/other" and resolve("org/other").preset is None
+    assert resolve(str(tiny_model)).source == str(tiny_model)
+    shutil.copytree(tiny_model, models / "house")  # downloaded weights next to the preset win
+    assert resolve("house").source == str(models / "house")
+
+
+def test_a_preset_with_unknown_keys_is_refused_naming_the_file(models):
+    (models / "bad.toml").write_text('model = "x"\nbeams = 4\n')
+    with pytest.raises(InputError, match=r"bad\.toml: a preset needs 'model' and takes only"):
+        presets()
+
+
+def test_translate_uses_the_presets_alignment_head(models, tiny_model, tmp_path, monkeypatch):
+    shutil.copytree(tiny_model, models / "house")
+    (models / "house.toml").write_text(
+        'model = "org/house-ar-en"\nbeam = 1\nalignment_layer = 0\nalignment_head = 1\n'
+    )
+    seen = {}
+
+    def spy(backend, source, options):
+        seen.update(
+            source=source, beam=options.beam, layer=options.alignment_layer, head=options.alignment_head
+        )
+        raise SystemExit(0)
+
+    monkeypatch.setattr("pipeline.cli.load_translator", spy)
+    (tmp_path / "a.txt").write_text("مرحبا\n", encoding="utf-8")
+    with pytest.raises(SystemExit):
+        main(["translate", str(tmp_path / "a.txt"), "--model", "house"])
+    assert seen == {"source": str(models / "house"), "beam": 1, "layer": 0, "head": 1}
+
+
+def test_models_list_and_offline_download(models, tiny_model, capsys, monkeypatch):
+    shutil.copytree(tiny_model, models / "house")
+    assert main(["models", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "house" in listing and str(models / "house") in listing
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+    assert main(["models", "download", "house"]) == 2
+    assert "cannot be reached" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["models", "download", "nope"])
