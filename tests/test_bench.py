@@ -5,16 +5,20 @@ from __future__ import annotations
 from pipeline.bench import CONTESTANTS, main
 
 
+def table(report: str, header: str) -> list[list[str]]:
+    lines = report.split(header, 1)[1].split("\n\n", 1)[0].splitlines()
+    return [[cell.strip() for cell in line.split("|")[1:-1]] for line in lines[1:] if "---" not in line]
+
+
 def test_bench_smoke_every_contestant_produces_the_same_tokens_and_a_report(tiny_model, tmp_path):
     out = tmp_path / "BENCHMARKS.md"
-    options = ["--segments", "6", "--tokens", "3", "--beams", "2", "--out", str(out)]
+    options = ["--segments", "6", "--tokens", "3", "--beams", "2", "--agreement", "4", "--out", str(out)]
     assert main(["--model", str(tiny_model), *options]) == 0
     report = out.read_text(encoding="utf-8")
-    rows = [
-        line.split("|")[1:-1] for line in report.splitlines() if line.startswith("| ") and "---" not in line
-    ][1:]
-    assert [(row[0].strip(), row[1].strip(), row[2].strip()) for row in rows] == [
-        (c, "2", "18") for c in CONTESTANTS
-    ]
+    rows = table(report, "| contestant |")
+    assert [row[:3] for row in rows] == [[c, "2", "18"] for c in CONTESTANTS]
     assert all(float(row[3].replace(",", "")) > 0 for row in rows)
     assert "6 segments, 18 target tokens per contestant." in report
+    agreement = table(report, "| backend |")
+    assert [row[:3] for row in agreement[:1]] == [["ct2 float32", "4", "100.0%"]]
+    assert agreement[1][0] == "ct2 int8"
