@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 MODEL ?=
-BACKEND ?= hf
+BACKEND ?= ct2
 INPUT ?= transcripts
 OUT ?= output
 ARGS ?=

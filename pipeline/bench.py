@@ -110,9 +110,7 @@ def _pipeline(backend: str) -> Callable[[str, int, int], Work]:
         from pipeline.writers import WRITERS
 
         # tokens + 1: transformers counts the end token that Marian's generation config forces last.
-        options = DecodingOptions(
-            beam=beam, batch_size=32, max_new_tokens=tokens + 1, min_new_tokens=tokens + 1
-        )
+        options = DecodingOptions(beam=beam, max_new_tokens=tokens + 1, min_new_tokens=tokens + 1)
         translator = CountingTranslator(load_translator(backend, model, options))
 
         def work(path: Path) -> int:

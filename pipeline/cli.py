@@ -34,7 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     translate.add_argument("--out", type=Path, default=Path("output"), help="output folder (default: output)")
     translate.add_argument("--beam", type=int, default=None, help="beam size (default: the model's own)")
     translate.add_argument(
-        "--backend", choices=tuple(BACKENDS), default="hf", help="hf (transformers) or ct2"
+        "--backend",
+        choices=tuple(BACKENDS),
+        default="ct2",
+        help="ct2 (CTranslate2, default) or hf (transformers)",
     )
     translate.add_argument(
         "--compute-type", default=None, help="ct2 only: int8 (CPU default), float16, float32"
@@ -43,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     translate.add_argument(
         "--formats", default=",".join(WRITERS), help=f"comma-separated, from {','.join(WRITERS)}"
     )
-    translate.add_argument("--batch-size", type=int, default=16)
+    translate.add_argument(
+        "--batch-size", type=int, default=None, help="sentences per batch (default: 128 // beam)"
+    )
     translate.add_argument("--token-budget", type=int, default=UnitOptions.token_budget)
     translate.add_argument("--encoding", default=None, help="input encoding, when detection is not enough")
     translate.set_defaults(run=_translate)
@@ -80,7 +85,7 @@ def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     unknown = sorted(set(formats) - set(WRITERS))
     if unknown:
         parser.error(f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(WRITERS)}")
-    if (args.beam is not None and args.beam < 1) or args.batch_size < 1 or args.token_budget < 8:
+    if (args.beam is not None and args.beam < 1) or (args.batch_size or 1) < 1 or args.token_budget < 8:
         parser.error("--beam and --batch-size must be at least 1, --token-budget at least 8")
     started = time.perf_counter()
     summary = Summary()

@@ -61,7 +61,8 @@ class Translation:
     """A backend's answer for one unit.
 
     `attention[t][j]` is the alignment head's attention from target token t to source word j
-    (None when the backend has none); `logprobs[t]` is the log-probability of target token t.
+    (None when the backend has none); `logprobs[t]` is the log-probability of target token t (a backend
+    that only knows the sequence's mean log-probability, such as ct2, gives that mean for every token).
     `tokens` are SentencePiece pieces; a piece starting with '▁' begins a new English word.
     """
 

@@ -14,7 +14,7 @@ from pipeline.records import Translation
 @dataclass(frozen=True)
 class DecodingOptions:
     beam: int | None = None  # None: the model's generation config (4 for opus-mt)
-    batch_size: int = 16
+    batch_size: int | None = None  # None: about 128 hypotheses per batch, i.e. 128 // beam sentences
     device: str = "auto"  # auto | cpu | cuda
     # New tokens as transformers counts them, the end token included (Marian's config forces it last).
     max_new_tokens: int | None = None  # None: about twice the source length plus 16 (see length_cap)
@@ -68,6 +68,13 @@ class WordEncoder:
         if options.max_new_tokens is not None:
             return options.max_new_tokens
         return min(self.max_positions - 1, 2 * (-(-source_length // 8) * 8) + 16)
+
+
+HYPOTHESES_PER_BATCH = 128  # measured on 2 cores: greedy 15.5 s at 128 per batch, 19.9 s at 64, 19.1 s at 256
+
+
+def batch_size(options: DecodingOptions, beam: int) -> int:
+    return options.batch_size or max(1, HYPOTHESES_PER_BATCH // beam)
 
 
 BatchRunner = Callable[[list[Encoded], int], list[Translation]]

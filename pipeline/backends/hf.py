@@ -22,6 +22,7 @@ from pipeline.backends.common import (
     DecodingOptions,
     Encoded,
     WordEncoder,
+    batch_size,
     resolve_device,
     translate_in_length_order,
     word_attention,
@@ -53,9 +54,8 @@ class HFTranslator:
     ) -> list[Translation]:
         encoded = [self.encoder.encode(words) for words in units]
         caps = [self.encoder.length_cap(len(unit.ids), self.options) for unit in encoded]
-        return translate_in_length_order(
-            encoded, caps, self.options.batch_size, self._translate_batch, progress
-        )
+        size = batch_size(self.options, self.beam)
+        return translate_in_length_order(encoded, caps, size, self._translate_batch, progress)
 
     @torch.inference_mode()
     def _translate_batch(self, batch: list[Encoded], cap: int) -> list[Translation]:
