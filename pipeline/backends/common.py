@@ -124,3 +124,27 @@ def resolve_device(device: str, cuda_available: bool) -> str:
     if device == "cuda" and not cuda_available:
         raise ValueError("--device cuda was asked for, but no CUDA device is visible")
     return device
+
+
+class BatchedTranslator:
+    """What both backends do around their own batch step: encode words, cap lengths, batch in length
+    order. A subclass sets `name`, `options`, `beam` and `encoder`, and implements `_translate_batch`."""
+
+    name: str
+    options: DecodingOptions
+    beam: int
+    encoder: WordEncoder
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.encoder.pieces(text))
+
+    def translate(
+        self, units: Sequence[Sequence[str]], progress: Callable[[int], None] | None = None
+    ) -> list[Translation]:
+        encoded = [self.encoder.encode(words) for words in units]
+        caps = [self.encoder.length_cap(len(unit.pieces), self.options) for unit in encoded]
+        size = batch_size(self.options, self.beam)
+        return translate_in_length_order(encoded, caps, size, self._translate_batch, progress)
+
+    def _translate_batch(self, batch: list[Encoded], cap: int) -> list[Translation]:
+        raise NotImplementedError

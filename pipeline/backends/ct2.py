@@ -15,16 +15,14 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pipeline.backends.common import (
+    BatchedTranslator,
     DecodingOptions,
     Encoded,
     WordEncoder,
-    batch_size,
     resolve_device,
-    translate_in_length_order,
     word_attention,
 )
 from pipeline.backends.hf import load_model, load_tokenizer
@@ -38,7 +36,7 @@ def cache_root() -> Path:
     return Path(os.environ.get("ARABIC_PIPELINE_CACHE") or Path.home() / ".cache" / "arabic-pipeline")
 
 
-class CT2Translator:
+class CT2Translator(BatchedTranslator):
     def __init__(self, model_name: str, options: DecodingOptions = DecodingOptions()):
         import ctranslate2
 
@@ -55,17 +53,6 @@ class CT2Translator:
         self.translator = ctranslate2.Translator(
             str(converted), device=self.device, compute_type=self.compute_type
         )
-
-    def count_tokens(self, text: str) -> int:
-        return len(self.encoder.pieces(text))
-
-    def translate(
-        self, units: Sequence[Sequence[str]], progress: Callable[[int], None] | None = None
-    ) -> list[Translation]:
-        encoded = [self.encoder.encode(words) for words in units]
-        caps = [self.encoder.length_cap(len(unit.pieces), self.options) for unit in encoded]
-        size = batch_size(self.options, self.beam)
-        return translate_in_length_order(encoded, caps, size, self._translate_batch, progress)
 
     def _translate_batch(self, batch: list[Encoded], cap: int) -> list[Translation]:
         sources = [unit.pieces for unit in batch]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -19,12 +19,11 @@ from urllib.parse import urlparse
 import torch
 
 from pipeline.backends.common import (
+    BatchedTranslator,
     DecodingOptions,
     Encoded,
     WordEncoder,
-    batch_size,
     resolve_device,
-    translate_in_length_order,
     word_attention,
 )
 from pipeline.errors import ModelNotAvailable
@@ -34,7 +33,7 @@ if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 
-class HFTranslator:
+class HFTranslator(BatchedTranslator):
     def __init__(self, model_name: str, options: DecodingOptions = DecodingOptions()):
         tokenizer = load_tokenizer(model_name)
         model = load_model(model_name)
@@ -45,17 +44,6 @@ class HFTranslator:
         self.model = model.to(self.device).eval()
         self.beam = options.beam or model.generation_config.num_beams or 1
         self.encoder = WordEncoder(tokenizer, getattr(model.config, "max_position_embeddings", 512))
-
-    def count_tokens(self, text: str) -> int:
-        return len(self.encoder.pieces(text))
-
-    def translate(
-        self, units: Sequence[Sequence[str]], progress: Callable[[int], None] | None = None
-    ) -> list[Translation]:
-        encoded = [self.encoder.encode(words) for words in units]
-        caps = [self.encoder.length_cap(len(unit.ids), self.options) for unit in encoded]
-        size = batch_size(self.options, self.beam)
-        return translate_in_length_order(encoded, caps, size, self._translate_batch, progress)
 
     @torch.inference_mode()
     def _translate_batch(self, batch: list[Encoded], cap: int) -> list[Translation]:
