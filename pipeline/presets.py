@@ -55,6 +55,16 @@ def has_weights(folder: Path) -> bool:
     return folder.is_dir() and any((folder / name).exists() for name in WEIGHT_FILES)
 
 
+def cached_folder(hub_id: str) -> Path | None:
+    """The hub cache's snapshot folder of `hub_id`, if it holds weights."""
+    from huggingface_hub import try_to_load_from_cache
+
+    config = try_to_load_from_cache(hub_id, "config.json")
+    if isinstance(config, str) and has_weights(Path(config).parent):
+        return Path(config).parent
+    return None
+
+
 @dataclass(frozen=True)
 class ModelChoice:
     """What --model resolved to: where to load from, and the preset's defaults if it named one."""
@@ -77,12 +87,8 @@ def where(preset: Preset) -> str:
     local = models_folder() / preset.name
     if has_weights(local):
         return str(local)
-    from huggingface_hub import try_to_load_from_cache
-
-    config = try_to_load_from_cache(preset.model, "config.json")
-    if isinstance(config, str) and has_weights(Path(config).parent):
-        return f"hub cache ({Path(config).parent})"
-    return ""
+    cached = cached_folder(preset.model)
+    return f"hub cache ({cached})" if cached else ""
 
 
 def download(preset: Preset) -> Path:

@@ -26,9 +26,10 @@ from pipeline.backends.common import (
     word_attention,
 )
 from pipeline.backends.hf import load_model, load_tokenizer
+from pipeline.presets import WEIGHT_FILES, cached_folder
 from pipeline.records import Translation
 
-_MODEL_FILES = ("config.json", "generation_config.json", "model.safetensors", "pytorch_model.bin")
+_MODEL_FILES = ("config.json", "generation_config.json", *WEIGHT_FILES)
 
 
 def cache_root() -> Path:
@@ -86,18 +87,12 @@ def model_folder(model_name: str) -> Path:
     local = Path(model_name).expanduser()
     if local.is_dir():
         return local
-    from huggingface_hub import try_to_load_from_cache
-
-    config = try_to_load_from_cache(model_name, "config.json")
-    if not isinstance(config, str) or not _has_weights(Path(config).parent):
+    cached = cached_folder(model_name)
+    if cached is None:
         load_model(model_name)  # downloads when the hub answers, else explains what to do
-        config = try_to_load_from_cache(model_name, "config.json")
-    assert isinstance(config, str)
-    return Path(config).parent
-
-
-def _has_weights(folder: Path) -> bool:
-    return any((folder / name).exists() for name in ("model.safetensors", "pytorch_model.bin"))
+        cached = cached_folder(model_name)
+    assert cached is not None
+    return cached
 
 
 def _generation_beams(folder: Path) -> int:
