@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from pipeline.backends import BACKENDS, load_translator
+from pipeline.backends.common import DecodingOptions
 from pipeline.bench import add_arguments as add_bench_arguments
 from pipeline.bench import run as run_bench
 from pipeline.errors import InputError, ModelNotAvailable
@@ -49,6 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     translate.add_argument(
         "--batch-size", type=int, default=None, help="sentences per batch (default: 128 // beam)"
     )
+    translate.add_argument(
+        "--source-lang",
+        default=None,
+        help="multilingual models: the source language code, e.g. arz_Arab (Egyptian) for NLLB "
+        "(default: the preset's, arb_Arab / ar)",
+    )
     translate.add_argument("--token-budget", type=int, default=UnitOptions.token_budget)
     translate.add_argument("--encoding", default=None, help="input encoding, when detection is not enough")
     translate.set_defaults(run=_translate)
@@ -76,10 +84,29 @@ def main(argv: list[str] | None = None) -> int:
     return args.run(args, parser)
 
 
+def _decoding_options(args: argparse.Namespace, preset: Preset | None) -> DecodingOptions:
+    """The preset's defaults (a hub id or folder without one gets the model's own), then the flags."""
+    options = DecodingOptions(batch_size=args.batch_size, device=args.device, compute_type=args.compute_type)
+    if preset is not None:
+        options = replace(
+            options,
+            beam=preset.beam or None,
+            max_positions=preset.max_positions,
+            family=preset.family,
+            source_lang=preset.source_lang or None,
+            target_lang=preset.target_lang or None,
+            alignment_layer=preset.alignment_layer,
+            alignment_heads=preset.alignment_heads,
+        )
+    return replace(
+        options,
+        beam=args.beam or options.beam,
+        source_lang=args.source_lang or options.source_lang,
+    )
+
+
 def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from tqdm import tqdm
-
-    from pipeline.backends.common import DecodingOptions
 
     formats = [name.strip() for name in args.formats.split(",") if name.strip()]
     unknown = sorted(set(formats) - set(WRITERS))
@@ -107,16 +134,7 @@ def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
     try:
         choice = resolve(args.model)
-        preset = choice.preset or Preset(name="", model=choice.source, beam=0)  # beam 0: the model's own
-        options = DecodingOptions(
-            beam=args.beam or preset.beam or None,
-            batch_size=args.batch_size,
-            device=args.device,
-            compute_type=args.compute_type,
-            alignment_layer=preset.alignment_layer,
-            alignment_head=preset.alignment_head,
-        )
-        translator = load_translator(args.backend, choice.source, options)
+        translator = load_translator(args.backend, choice.source, _decoding_options(args, choice.preset))
     except (ModelNotAvailable, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

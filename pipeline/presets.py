@@ -1,8 +1,8 @@
 """Model presets: one small TOML file per model in the repository's `models/` folder.
 
 `--model` takes a preset name, a hub id or a local folder. A preset names the hub id and gives the
-decoding defaults and the alignment layer and head; `models/<preset>/` holding downloaded weights is
-used instead of the hub cache when present.
+family and language codes, the decoding defaults and the alignment layer and heads.
+`models/<preset>/` holding downloaded weights is used instead of the hub cache when present.
 """
 
 from __future__ import annotations
@@ -22,11 +22,13 @@ WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 class Preset:
     name: str
     model: str  # hub id
-    family: str = "marian"
+    family: str = "marian"  # see pipeline.families
+    source_lang: str = ""  # language codes for multilingual families; "" for the family's defaults
+    target_lang: str = ""
     max_positions: int = 512
     beam: int = 4
     alignment_layer: int = -1
-    alignment_head: int = 0
+    alignment_heads: int = 1  # averaged from the layer's first head on
     download_mb: int = 0
 
 

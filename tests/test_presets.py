@@ -14,7 +14,7 @@ def models(tmp_path, monkeypatch):
     folder = tmp_path / "models"
     folder.mkdir()
     (folder / "house.toml").write_text(
-        'model = "org/house-ar-en"\nfamily = "marian"\nbeam = 2\nalignment_layer = 4\nalignment_head = 3\n'
+        'model = "org/house-ar-en"\nfamily = "marian"\nbeam = 2\nalignment_layer = 4\nalignment_heads = 3\n'
     )
     monkeypatch.setenv("ARABIC_PIPELINE_MODELS", str(folder))
     return folder
@@ -25,7 +25,7 @@ def test_the_repository_presets_parse_and_the_default_is_opus_mt(monkeypatch):
     known = presets()
     assert known["opus-mt-ar-en"].model == "Helsinki-NLP/opus-mt-ar-en"
     assert known["opus-mt-tc-big-ar-en"].model == "Helsinki-NLP/opus-mt-tc-big-ar-en"
-    assert {p.family for p in known.values()} == {"marian"}
+    assert {p.family for p in known.values()} == {"marian", "nllb", "m2m100"}
     assert resolve("Helsinki-NLP/opus-mt-ar-en").preset == known["opus-mt-ar-en"]
 
 
@@ -43,16 +43,16 @@ def test_a_preset_with_unknown_keys_is_refused_naming_the_file(models):
         presets()
 
 
-def test_translate_uses_the_presets_alignment_head(models, tiny_model, tmp_path, monkeypatch):
+def test_translate_uses_the_presets_alignment_layer_and_heads(models, tiny_model, tmp_path, monkeypatch):
     shutil.copytree(tiny_model, models / "house")
     (models / "house.toml").write_text(
-        'model = "org/house-ar-en"\nbeam = 1\nalignment_layer = 0\nalignment_head = 1\n'
+        'model = "org/house-ar-en"\nbeam = 1\nalignment_layer = 0\nalignment_heads = 1\n'
     )
     seen = {}
 
     def spy(backend, source, options):
         seen.update(
-            source=source, beam=options.beam, layer=options.alignment_layer, head=options.alignment_head
+            source=source, beam=options.beam, layer=options.alignment_layer, heads=options.alignment_heads
         )
         raise SystemExit(0)
 
@@ -60,7 +60,7 @@ def test_translate_uses_the_presets_alignment_head(models, tiny_model, tmp_path,
     (tmp_path / "a.txt").write_text("مرحبا\n", encoding="utf-8")
     with pytest.raises(SystemExit):
         main(["translate", str(tmp_path / "a.txt"), "--model", "house"])
-    assert seen == {"source": str(models / "house"), "beam": 1, "layer": 0, "head": 1}
+    assert seen == {"source": str(models / "house"), "beam": 1, "layer": 0, "heads": 1}
 
 
 def test_models_list_and_offline_download(models, tiny_model, capsys, monkeypatch):

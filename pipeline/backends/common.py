@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.families import language_tokens
 from pipeline.records import Translation
 
 
@@ -19,19 +20,28 @@ class DecodingOptions:
     # New tokens as transformers counts them, the end token included (Marian's config forces it last).
     max_new_tokens: int | None = None  # None: about twice the source length plus 16 (see length_cap)
     min_new_tokens: int | None = None  # benchmarks force equal output lengths with this
-    alignment_layer: int = -1  # the decoder layer and head trained with guided alignment
-    alignment_head: int = 0
+    # The decoder layer whose cross-attention says where each output token came from, averaged over
+    # its first `alignment_heads` heads (how CTranslate2 keeps it). Marian trains head 0 of the last
+    # layer with guided alignment.
+    alignment_layer: int = -1
+    alignment_heads: int = 1
     score_batch_size: int = 4  # the HF scoring pass holds batch x length x vocabulary logits
     compute_type: str | None = None  # CTranslate2: None = int8 on CPU, float16 on CUDA
+    max_positions: int | None = None  # source tokens the model takes; None: its configuration's
+    family: str | None = None  # marian | nllb | m2m100; None: recognised from the tokenizer
+    source_lang: str | None = None  # language codes of multilingual families; None: the family's
+    target_lang: str | None = None
 
 
 @dataclass(frozen=True)
 class Encoded:
-    """A unit's source pieces and ids (ending with EOS); for each piece before EOS, its word."""
+    """A unit's source pieces and ids (language token, words' pieces, EOS); for each word piece, from
+    `word_start` on, its word."""
 
     pieces: list[str]
     ids: list[int]
     word_of: list[int]
+    word_start: int  # pieces before the first word piece (a source-language token)
     n_words: int  # words with no tokens (empty model input) still get an attention column
 
 
@@ -39,9 +49,10 @@ class WordEncoder:
     """Tokenises each word on its own (SentencePiece splits on spaces, so this equals tokenising the
     joined text) and remembers which word every source token came from."""
 
-    def __init__(self, tokenizer, max_positions: int):
+    def __init__(self, tokenizer, max_positions: int, prefix: tuple[str, ...] = ()):
         self.tokenizer = tokenizer
         self.max_positions = max_positions
+        self.prefix = list(prefix)
         self._pieces: dict[str, list[str]] = {}
 
     def pieces(self, word: str) -> list[str]:
@@ -58,9 +69,10 @@ class WordEncoder:
             word_pieces = self.pieces(word)
             pieces.extend(word_pieces)
             word_of.extend([index] * len(word_pieces))
-        budget = self.max_positions - 1
-        pieces = [*pieces[:budget], self.tokenizer.eos_token]
-        return Encoded(pieces, self.tokenizer.convert_tokens_to_ids(pieces), word_of[:budget], len(words))
+        budget = self.max_positions - len(self.prefix) - 1
+        pieces = [*self.prefix, *pieces[:budget], self.tokenizer.eos_token]
+        ids = self.tokenizer.convert_tokens_to_ids(pieces)
+        return Encoded(pieces, ids, word_of[:budget], len(self.prefix), len(words))
 
     def length_cap(self, source_length: int, options: DecodingOptions) -> int:
         """New tokens allowed (the end token included) for a source of this many tokens: a function of
@@ -68,6 +80,15 @@ class WordEncoder:
         if options.max_new_tokens is not None:
             return options.max_new_tokens
         return min(self.max_positions - 1, 2 * (-(-source_length // 8) * 8) + 16)
+
+
+def source_and_target_tokens(
+    tokenizer, config_positions: int, options: DecodingOptions
+) -> tuple[WordEncoder, tuple[str, ...]]:
+    """The encoder (with the family's source-language token) and the tokens forced first in the output."""
+    languages = language_tokens(tokenizer, options.family, options.source_lang, options.target_lang)
+    positions = min(config_positions, options.max_positions or config_positions)
+    return WordEncoder(tokenizer, positions, languages.source_prefix), languages.target_prefix
 
 
 HYPOTHESES_PER_BATCH = 128  # measured on 2 cores: greedy 15.5 s at 128 per batch, 19.9 s at 64, 19.1 s at 256
@@ -103,13 +124,15 @@ def translate_in_length_order(
     return [results[i] for i in range(len(encoded))]
 
 
-def word_attention(
-    token_attention: np.ndarray, word_of: list[int], n_words: int
-) -> tuple[tuple[float, ...], ...] | None:
-    """[target, source token] -> [target, source word], each row renormalised without EOS and padding."""
+def word_attention(token_attention: np.ndarray, unit: Encoded) -> tuple[tuple[float, ...], ...] | None:
+    """[target, source token] -> [target, source word], each row renormalised without the language
+    token, EOS and padding."""
+    word_of, n_words = unit.word_of, unit.n_words
     if not word_of:
         return None
-    token_attention = np.asarray(token_attention, dtype=float)[:, : len(word_of)]
+    token_attention = np.asarray(token_attention, dtype=float)[
+        :, unit.word_start : unit.word_start + len(word_of)
+    ]
     by_word = np.zeros((len(word_of), n_words))
     by_word[np.arange(len(word_of)), word_of] = 1.0
     mass = token_attention @ by_word
@@ -128,12 +151,14 @@ def resolve_device(device: str, cuda_available: bool) -> str:
 
 class BatchedTranslator:
     """What both backends do around their own batch step: encode words, cap lengths, batch in length
-    order. A subclass sets `name`, `options`, `beam` and `encoder`, and implements `_translate_batch`."""
+    order. A subclass sets `name`, `options`, `beam`, `encoder` and `target_prefix` (tokens forced first
+    in the output and removed from it), and implements `_translate_batch`."""
 
     name: str
     options: DecodingOptions
     beam: int
     encoder: WordEncoder
+    target_prefix: tuple[str, ...]
 
     def count_tokens(self, text: str) -> int:
         return len(self.encoder.pieces(text))

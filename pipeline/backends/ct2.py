@@ -17,12 +17,16 @@ import os
 import shutil
 from pathlib import Path
 
+import ctranslate2
+import numpy as np
+from ctranslate2.converters import TransformersConverter
+
 from pipeline.backends.common import (
     BatchedTranslator,
     DecodingOptions,
     Encoded,
-    WordEncoder,
     resolve_device,
+    source_and_target_tokens,
     word_attention,
 )
 from pipeline.backends.hf import load_model, load_tokenizer
@@ -39,8 +43,6 @@ def cache_root() -> Path:
 
 class CT2Translator(BatchedTranslator):
     def __init__(self, model_name: str, options: DecodingOptions = DecodingOptions()):
-        import ctranslate2
-
         tokenizer = load_tokenizer(model_name)
         folder = model_folder(model_name)
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
@@ -49,33 +51,36 @@ class CT2Translator(BatchedTranslator):
         self.name = f"{model_name} (ctranslate2 {self.compute_type})"
         self.options = options
         self.beam = options.beam or _generation_beams(folder)
-        self.encoder = WordEncoder(tokenizer, config.get("max_position_embeddings", 512))
-        converted = convert(folder, self.compute_type, cache_root())
+        positions = config.get("max_position_embeddings", 512)
+        self.encoder, self.target_prefix = source_and_target_tokens(tokenizer, positions, options)
+        alignment = (options.alignment_layer, options.alignment_heads)
+        converted = convert(folder, self.compute_type, cache_root(), alignment)
         self.translator = ctranslate2.Translator(
             str(converted), device=self.device, compute_type=self.compute_type
         )
 
     def _translate_batch(self, batch: list[Encoded], cap: int) -> list[Translation]:
         sources = [unit.pieces for unit in batch]
-        # `cap` counts the end token, as transformers' max_new_tokens does; CTranslate2's length does not.
+        # `cap` counts the end token, as transformers' max_new_tokens does; CTranslate2's lengths do not,
+        # and they count the forced target-language token, which hypotheses and attention begin with.
+        forced = len(self.target_prefix)
         results = self.translator.translate_batch(
             sources,
+            target_prefix=[list(self.target_prefix)] * len(batch) if forced else None,
             beam_size=self.beam,
-            max_decoding_length=cap - 1,
-            min_decoding_length=max(0, (self.options.min_new_tokens or 0) - 1),
+            max_decoding_length=cap - 1 + forced,
+            min_decoding_length=max(0, (self.options.min_new_tokens or 0) - 1) + forced,
             return_attention=True,
             return_scores=True,
         )
         translations = []
         for unit, result in zip(batch, results, strict=True):
-            tokens = result.hypotheses[0]
+            tokens = result.hypotheses[0][forced:]
             translations.append(
                 Translation(
                     tokens=tuple(tokens),
                     logprobs=(result.scores[0],) * len(tokens),  # the mean log-probability, per token
-                    attention=word_attention(result.attention[0], unit.word_of, unit.n_words)
-                    if tokens
-                    else None,
+                    attention=word_attention(result.attention[0][forced:], unit) if tokens else None,
                     truncated=len(tokens) >= cap - 1,
                 )
             )
@@ -104,8 +109,6 @@ def _generation_beams(folder: Path) -> int:
 
 def fingerprint(folder: Path) -> str:
     """A hash of the model's configuration and weights, and of the converter's version."""
-    import ctranslate2
-
     digest = hashlib.sha256(ctranslate2.__version__.encode())
     for name in _MODEL_FILES:
         path = folder / name
@@ -117,18 +120,24 @@ def fingerprint(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def convert(folder: Path, quantization: str, root: Path) -> Path:
-    """Convert once; later runs find the cached folder. A half-finished conversion never counts."""
-    from ctranslate2.converters import TransformersConverter
+def convert(folder: Path, quantization: str, root: Path, alignment: tuple[int, int] = (-1, 1)) -> Path:
+    """Convert once; later runs find the cached folder. A half-finished conversion never counts.
 
-    target = root / f"{fingerprint(folder)[:20]}-{quantization}"
+    `alignment` is the decoder layer and the number of its first heads whose averaged cross-attention
+    the converted model returns; CTranslate2 fixes both at conversion.
+    """
+    layer, heads = alignment
+    suffix = "" if alignment == (-1, 1) else f"-a{layer}x{heads}"
+    target = root / f"{fingerprint(folder)[:20]}-{quantization}{suffix}"
     if (target / "model.bin").exists():
         return target
     root.mkdir(parents=True, exist_ok=True)
     temporary = root / f".{target.name}.{os.getpid()}.tmp"
     shutil.rmtree(temporary, ignore_errors=True)
     try:
-        TransformersConverter(str(folder)).convert(str(temporary), quantization=quantization, force=True)
+        ModelConverter(str(folder), layer, heads).convert(
+            str(temporary), quantization=quantization, force=True
+        )
         os.replace(temporary, target)
     except OSError:
         if not (target / "model.bin").exists():  # another run finished the same conversion first
@@ -136,3 +145,29 @@ def convert(folder: Path, quantization: str, root: Path) -> Path:
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
     return target
+
+
+class ModelConverter(TransformersConverter):
+    """CTranslate2's converter with two changes. The alignment layer and heads are set on the decoder
+    spec (its loaders always keep the last layer's first head, which only Marian trains for alignment).
+    And M2M100's language tokens are put back into the tokenizer's vocabulary: transformers 5 leaves
+    them out of `M2M100Tokenizer.get_vocab()`, so the converted vocabulary would be 100 tokens short."""
+
+    def __init__(self, model: str, layer: int, heads: int):
+        super().__init__(model)
+        self.alignment = (layer, heads)
+
+    def load_tokenizer(self, tokenizer_class, model_name_or_path, **kwargs):
+        tokenizer = super().load_tokenizer(tokenizer_class, model_name_or_path, **kwargs)
+        vocabulary = tokenizer.get_vocab()
+        languages = getattr(tokenizer, "lang_token_to_id", {})
+        if languages.keys() - vocabulary.keys():
+            complete = {**vocabulary, **languages}
+            tokenizer.get_vocab = lambda: complete  # this instance only, read by the converter's loader
+        return tokenizer
+
+    def _load(self):
+        spec = super()._load()
+        spec.decoder.alignment_layer = np.int16(self.alignment[0])
+        spec.decoder.alignment_heads = np.int16(self.alignment[1])
+        return spec

@@ -22,8 +22,8 @@ from pipeline.backends.common import (
     BatchedTranslator,
     DecodingOptions,
     Encoded,
-    WordEncoder,
     resolve_device,
+    source_and_target_tokens,
     word_attention,
 )
 from pipeline.errors import ModelNotAvailable
@@ -43,16 +43,29 @@ class HFTranslator(BatchedTranslator):
         self.tokenizer = tokenizer
         self.model = model.to(self.device).eval()
         self.beam = options.beam or model.generation_config.num_beams or 1
-        self.encoder = WordEncoder(tokenizer, getattr(model.config, "max_position_embeddings", 512))
+        positions = getattr(model.config, "max_position_embeddings", 512)
+        self.encoder, self.target_prefix = source_and_target_tokens(tokenizer, positions, options)
+        self._decoder_prefix = [
+            model.config.decoder_start_token_id,
+            *tokenizer.convert_tokens_to_ids(self.target_prefix),
+        ]
 
     @torch.inference_mode()
     def _translate_batch(self, batch: list[Encoded], cap: int) -> list[Translation]:
         input_ids, attention_mask = self._pad([unit.ids for unit in batch])
+        # Multilingual models start from [decoder start, target language]; Marian from its own start.
+        decoder_input_ids = (
+            torch.tensor([self._decoder_prefix] * len(batch), device=self.device)
+            if self.target_prefix
+            else None
+        )
         sequences = self.model.generate(
             input_ids=input_ids,
             attention_mask=attention_mask,
+            decoder_input_ids=decoder_input_ids,
             num_beams=self.beam,
             max_new_tokens=cap,
+            forced_eos_token_id=self.tokenizer.eos_token_id,  # the cap counts the end token (Marian's own)
             min_new_tokens=self.options.min_new_tokens,
             max_length=None,  # the config's 512 would otherwise compete with max_new_tokens
         )
@@ -87,11 +100,12 @@ class HFTranslator(BatchedTranslator):
             decoder_input_ids=sequences[:, :-1],
             output_attentions=True,
         )
-        targets = sequences[:, 1:]
-        logprobs = (
-            torch.log_softmax(output.logits.float(), dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
-        )
-        heads = output.cross_attentions[self.options.alignment_layer][:, self.options.alignment_head].float()
+        forced = len(self.target_prefix)  # the target-language token is not part of the translation
+        targets = sequences[:, 1 + forced :]
+        logits = output.logits[:, forced:].float()
+        logprobs = torch.log_softmax(logits, dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+        layer = output.cross_attentions[self.options.alignment_layer][:, :, forced:]
+        heads = layer[:, : self.options.alignment_heads].float().mean(dim=1)
         eos = self.tokenizer.eos_token_id
         translations = []
         for row, unit in enumerate(batch):
@@ -101,7 +115,7 @@ class HFTranslator(BatchedTranslator):
                 Translation(
                     tokens=tuple(self.tokenizer.convert_ids_to_tokens(target[:length])),
                     logprobs=tuple(logprobs[row, :length].tolist()),
-                    attention=word_attention(heads[row, :length].cpu().numpy(), unit.word_of, unit.n_words),
+                    attention=word_attention(heads[row, :length].cpu().numpy(), unit),
                     truncated=length + 1 >= cap,
                 )
             )
