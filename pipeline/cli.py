@@ -14,7 +14,7 @@ from pipeline.bench import add_arguments as add_bench_arguments
 from pipeline.bench import run as run_bench
 from pipeline.errors import InputError, ModelNotAvailable
 from pipeline.presets import DEFAULT_PRESET, Preset, download, models_folder, presets, resolve, where
-from pipeline.random_model import SIZES, write_random_model
+from pipeline.random_model import FAMILY_WRITERS, SIZES, write_random_model
 from pipeline.readers import READERS, find_transcripts, read_transcript
 from pipeline.records import Transcript, Unit
 from pipeline.run import Summary, output_folder, translate_units, write_outputs
@@ -61,8 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     translate.add_argument("--encoding", default=None, help="input encoding, when detection is not enough")
     translate.set_defaults(run=_translate)
 
-    random_model = commands.add_parser("random-model", help="write a MarianMT model with random weights")
+    random_model = commands.add_parser(
+        "random-model", help="write a model with random weights and a real configuration"
+    )
     random_model.add_argument("--size", choices=tuple(SIZES), default="tiny")
+    random_model.add_argument("--family", choices=tuple(FAMILY_WRITERS), default="marian")
     random_model.add_argument("--seed", type=int, default=0)
     random_model.add_argument("folder", type=Path)
     random_model.set_defaults(run=_random_model)
@@ -210,6 +213,6 @@ def _models_download(args: argparse.Namespace, parser: argparse.ArgumentParser) 
 
 
 def _random_model(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    folder = write_random_model(args.folder, args.size, args.seed)
-    print(f"Wrote a {args.size} MarianMT model with random weights to {folder}")
+    folder = write_random_model(args.folder, args.size, args.seed, args.family)
+    print(f"Wrote a {args.size} {args.family} model with random weights to {folder}")
     return 0

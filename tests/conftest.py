@@ -18,6 +18,22 @@ def tiny_model(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_model_of(tmp_path_factory, tiny_model):
+    """family -> a tiny random model of that family (nllb and m2m100 carry a freshly trained
+    SentencePiece model and their real tokenizer class), each built once per session."""
+    built = {"marian": tiny_model}
+
+    def build(family: str) -> Path:
+        if family not in built:
+            built[family] = write_random_model(
+                tmp_path_factory.mktemp("models") / family, "tiny", family=family
+            )
+        return built[family]
+
+    return build
+
+
+@pytest.fixture(scope="session")
 def tiny_translator(tiny_model) -> HFTranslator:
     return HFTranslator(str(tiny_model), DecodingOptions(device="cpu"))
 

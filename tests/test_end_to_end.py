@@ -54,8 +54,13 @@ class Run:
     out: Path
 
 
-@pytest.fixture(scope="module", params=["hf", "ct2"])
-def translated(request, tiny_model, tmp_path_factory) -> Run:
+@pytest.fixture(
+    scope="module",
+    params=[("hf", "marian"), ("ct2", "marian"), ("ct2", "nllb"), ("hf", "m2m100")],
+    ids="-".join,
+)
+def translated(request, tiny_model_of, tmp_path_factory) -> Run:
+    backend, family = request.param
     inputs = tmp_path_factory.mktemp("inputs")
     (inputs / "tor.srt").write_bytes((DATA / "tor_animation" / "Tor_animation.ar.srt").read_bytes())
     whisper_json_from_mgb3(inputs / "mgb3.json")
@@ -64,11 +69,11 @@ def translated(request, tiny_model, tmp_path_factory) -> Run:
         "translate",
         str(inputs),
         "--model",
-        str(tiny_model),
+        str(tiny_model_of(family)),
         "--out",
         str(out),
         "--backend",
-        request.param,
+        backend,
     ]
     assert main(command) == 0
     return Run(inputs, out)
@@ -153,6 +158,7 @@ def test_jsonl_records_and_the_alignment_invariant(translated, stem, source):
         assert 0.0 <= record["confidence"] <= 1.0
         assert set(record["flags"]) <= FLAGS
         assert all(isinstance(s, str) for s in record["segments"])
+        assert "eng_Latn" not in record["en"] and "__en__" not in record["en"]  # forced, then removed
         for en_index, ar_index in record["links"]:
             assert 0 <= en_index < len(record["en"].split()) and 0 <= ar_index < len(record["ar"].split())
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 
 import pytest
 
@@ -43,24 +44,30 @@ def test_a_preset_with_unknown_keys_is_refused_naming_the_file(models):
         presets()
 
 
-def test_translate_uses_the_presets_alignment_layer_and_heads(models, tiny_model, tmp_path, monkeypatch):
+def test_translate_takes_family_languages_and_alignment_from_the_preset_and_flags(
+    models, tiny_model, tmp_path, monkeypatch
+):
     shutil.copytree(tiny_model, models / "house")
     (models / "house.toml").write_text(
-        'model = "org/house-ar-en"\nbeam = 1\nalignment_layer = 0\nalignment_heads = 1\n'
+        'model = "org/house-ar-en"\nfamily = "nllb"\nsource_lang = "arb_Arab"\ntarget_lang = "eng_Latn"\n'
+        "max_positions = 256\nbeam = 1\nalignment_layer = -2\nalignment_heads = 16\n"
     )
-    seen = {}
-
-    def spy(backend, source, options):
-        seen.update(
-            source=source, beam=options.beam, layer=options.alignment_layer, heads=options.alignment_heads
-        )
-        raise SystemExit(0)
-
-    monkeypatch.setattr("pipeline.cli.load_translator", spy)
+    seen = []
+    monkeypatch.setattr("pipeline.cli.load_translator", lambda *call: seen.append(call) or sys.exit(0))
     (tmp_path / "a.txt").write_text("مرحبا\n", encoding="utf-8")
-    with pytest.raises(SystemExit):
-        main(["translate", str(tmp_path / "a.txt"), "--model", "house"])
-    assert seen == {"source": str(models / "house"), "beam": 1, "layer": 0, "heads": 1}
+    for flags in ([], ["--source-lang", "arz_Arab", "--beam", "3"]):
+        with pytest.raises(SystemExit):
+            main(["translate", str(tmp_path / "a.txt"), "--model", "house", *flags])
+    (_, source, preset), (_, _, flagged) = seen
+    assert source == str(models / "house")
+    assert (preset.family, preset.source_lang, preset.target_lang) == ("nllb", "arb_Arab", "eng_Latn")
+    assert (preset.beam, preset.max_positions, preset.alignment_layer, preset.alignment_heads) == (
+        1,
+        256,
+        -2,
+        16,
+    )
+    assert (flagged.source_lang, flagged.beam, flagged.target_lang) == ("arz_Arab", 3, "eng_Latn")
 
 
 def test_models_list_and_offline_download(models, tiny_model, capsys, monkeypatch):

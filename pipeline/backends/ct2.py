@@ -76,10 +76,13 @@ class CT2Translator(BatchedTranslator):
         translations = []
         for unit, result in zip(batch, results, strict=True):
             tokens = result.hypotheses[0][forced:]
+            # The score is the log-probability sum over the hypothesis length, which counts the forced
+            # token (it adds nothing to the sum); the mean over the translation's own tokens is:
+            mean = result.scores[0] * (len(tokens) + forced) / max(1, len(tokens))
             translations.append(
                 Translation(
                     tokens=tuple(tokens),
-                    logprobs=(result.scores[0],) * len(tokens),  # the mean log-probability, per token
+                    logprobs=(mean,) * len(tokens),  # the mean log-probability, per token
                     attention=word_attention(result.attention[0][forced:], unit) if tokens else None,
                     truncated=len(tokens) >= cap - 1,
                 )
