@@ -52,6 +52,12 @@ def main(argv: list[str] | None = None) -> int:
         "--batch-size", type=int, default=None, help="sentences per batch (default: 128 // beam)"
     )
     translate.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="ct2 only: batches translated at once (default: one per CPU core, each on one thread)",
+    )
+    translate.add_argument(
         "--source-lang",
         default=None,
         help="multilingual models: the source language code, e.g. arz_Arab (Egyptian) for NLLB "
@@ -89,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _decoding_options(args: argparse.Namespace, preset: Preset | None) -> DecodingOptions:
     """The preset's defaults (a hub id or folder without one gets the model's own), then the flags."""
-    options = DecodingOptions(batch_size=args.batch_size, device=args.device, compute_type=args.compute_type)
+    options = DecodingOptions(
+        batch_size=args.batch_size, device=args.device, compute_type=args.compute_type, workers=args.workers
+    )
     if preset is not None:
         options = replace(
             options,
@@ -115,8 +123,9 @@ def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     unknown = sorted(set(formats) - set(WRITERS))
     if unknown:
         parser.error(f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(WRITERS)}")
-    if (args.beam is not None and args.beam < 1) or (args.batch_size or 1) < 1 or args.token_budget < 8:
-        parser.error("--beam and --batch-size must be at least 1, --token-budget at least 8")
+    counts = (args.beam, args.batch_size, args.workers)
+    if any(count is not None and count < 1 for count in counts) or args.token_budget < 8:
+        parser.error("--beam, --batch-size and --workers must be at least 1, --token-budget at least 8")
     started = time.perf_counter()
     summary = Summary()
     try:

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from pipeline.backends import load_translator
 from pipeline.backends.common import DecodingOptions
-from pipeline.backends.ct2 import CT2Translator, convert
+from pipeline.backends.ct2 import CT2Translator, convert, thread_layout
 from pipeline.random_model import write_random_model
 from tests.conftest import DATA
 
@@ -55,3 +57,25 @@ def test_conversion_happens_once_per_model_and_quantisation(tiny_model, conversi
     assert sorted(p.name for p in conversion_cache.iterdir()) == sorted(
         [first.name, f"{first.name[:-5]}-float32"]
     )
+
+
+def test_batches_run_by_several_workers_come_back_in_input_order_with_the_same_results(tiny_model):
+    """Small batches and three workers: more batches are submitted than are waited for at once."""
+    units = real_units(40)
+    options = DecodingOptions(device="cpu", beam=2, batch_size=3, compute_type="float32")
+    alone = CT2Translator(str(tiny_model), replace(options, workers=1))
+    together = CT2Translator(str(tiny_model), replace(options, workers=3))
+    assert (alone.workers, together.workers) == (1, 3)
+    heard: list[int] = []
+    parallel = together.translate(units, heard.append)
+    serial = alone.translate(units)
+    assert [t.tokens for t in parallel] == [t.tokens for t in serial]
+    assert [sum(t.logprobs) for t in parallel] == pytest.approx([sum(t.logprobs) for t in serial])
+    assert sum(heard) == len(units) and max(heard) <= 3 and len(heard) > 2 * together.workers
+
+
+def test_on_a_cpu_every_core_gets_a_single_threaded_worker_unless_told_otherwise():
+    assert thread_layout("cpu", None, 8) == (8, 1)
+    assert thread_layout("cpu", 2, 8) == (2, 4)
+    assert thread_layout("cpu", 16, 8) == (16, 1)
+    assert thread_layout("cuda", None, 8) == (1, 8)

@@ -55,7 +55,7 @@ def test_translate_takes_family_languages_and_alignment_from_the_preset_and_flag
     seen = []
     monkeypatch.setattr("pipeline.cli.load_translator", lambda *call: seen.append(call) or sys.exit(0))
     (tmp_path / "a.txt").write_text("مرحبا\n", encoding="utf-8")
-    for flags in ([], ["--source-lang", "arz_Arab", "--beam", "3"]):
+    for flags in ([], ["--source-lang", "arz_Arab", "--beam", "3", "--workers", "2"]):
         with pytest.raises(SystemExit):
             main(["translate", str(tmp_path / "a.txt"), "--model", "house", *flags])
     (_, source, preset), (_, _, flagged) = seen
@@ -68,6 +68,7 @@ def test_translate_takes_family_languages_and_alignment_from_the_preset_and_flag
         16,
     )
     assert (flagged.source_lang, flagged.beam, flagged.target_lang) == ("arz_Arab", 3, "eng_Latn")
+    assert (preset.workers, flagged.workers) == (None, 2)
 
 
 def test_models_list_and_offline_download(models, tiny_model, capsys, monkeypatch):
