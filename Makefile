@@ -10,7 +10,7 @@ INPUT ?= transcripts
 OUT ?= output
 ARGS ?=
 
-.PHONY: translate test lint demo models random-model bench clean
+.PHONY: translate test lint demo review export models random-model bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,14 @@ $(STAMP): pyproject.toml constraints.txt
 
 translate: $(STAMP)
 	$(PY) -m pipeline translate $(INPUT) --out $(OUT) --backend $(BACKEND) $(if $(MODEL),--model $(MODEL)) $(ARGS)
+
+# The local review app on 127.0.0.1 over the output folder: make review [OUT=output] [ARGS="--port 9000"]
+review: $(STAMP)
+	$(PY) -m pipeline review --from $(OUT) $(ARGS)
+
+# Reviewed state to files: make export FORMAT=xliff (srt, vtt, bilingual-vtt, tsv, docx, xliff, tmx)
+export: $(STAMP)
+	$(PY) -m pipeline export --from $(OUT) --format $(or $(FORMAT),srt) $(ARGS)
 
 test: $(STAMP)
 	$(PY) -m ruff check .

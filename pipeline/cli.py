@@ -13,10 +13,14 @@ from pipeline.backends.common import DecodingOptions
 from pipeline.bench import add_arguments as add_bench_arguments
 from pipeline.bench import run as run_bench
 from pipeline.errors import InputError, ModelNotAvailable
+from pipeline.glossary import Term, glossary_for, read_glossary
 from pipeline.presets import DEFAULT_PRESET, Preset, download, models_folder, presets, resolve, where
 from pipeline.random_model import FAMILY_WRITERS, SIZES, write_random_model
 from pipeline.readers import READERS, find_transcripts, read_transcript
 from pipeline.records import Transcript, Unit
+from pipeline.review.exports import EXPORTERS, export
+from pipeline.review.imports import import_review
+from pipeline.review.store import DATABASE, ReviewStore
 from pipeline.run import Summary, output_folder, translate_units, write_outputs
 from pipeline.units import UnitOptions, build_units
 from pipeline.writers import WRITERS
@@ -64,6 +68,12 @@ def main(argv: list[str] | None = None) -> int:
         "(default: the preset's, arb_Arab / ar)",
     )
     translate.add_argument("--token-budget", type=int, default=UnitOptions.token_budget)
+    translate.add_argument(
+        "--glossary",
+        type=Path,
+        default=None,
+        help="a TSV of Arabic terms and their English renderings (default: models/glossary.tsv if there)",
+    )
     translate.add_argument("--encoding", default=None, help="input encoding, when detection is not enough")
     translate.set_defaults(run=_translate)
 
@@ -85,12 +95,86 @@ def main(argv: list[str] | None = None) -> int:
     fetch.add_argument("names", nargs="*", default=[DEFAULT_PRESET], metavar="NAME")
     fetch.set_defaults(run=_models_download)
 
+    review = commands.add_parser("review", help="the local review app for a translated output folder")
+    _from_option(review)
+    review.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    review.add_argument("--port", type=int, default=8765)
+    review.set_defaults(run=_review)
+
+    export = commands.add_parser(
+        "export", help="write the reviewed state as subtitles, documents or CAT files"
+    )
+    _from_option(export)
+    export.add_argument("--format", choices=tuple(EXPORTERS), required=True)
+    export.add_argument("--out", type=Path, default=None, help="folder for the files (default: FROM/exports)")
+    export.add_argument("transcripts", nargs="*", metavar="TRANSCRIPT", help="names (default: all)")
+    export.set_defaults(run=_export)
+
+    take_back = commands.add_parser("import-review", help="take an XLIFF or TSV edited elsewhere back in")
+    _from_option(take_back)
+    take_back.add_argument("file", type=Path, metavar="FILE")
+    take_back.set_defaults(run=_import_review)
+
     bench = commands.add_parser("bench", help="forced-length speed comparison, written to BENCHMARKS.md")
     add_bench_arguments(bench)
     bench.set_defaults(run=run_bench)
 
     args = parser.parse_args(argv)
     return args.run(args, parser)
+
+
+def _from_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        default=Path("output"),
+        help="the folder `translate` wrote, where the review database lives (default: output)",
+    )
+
+
+def _review_store(folder: Path) -> ReviewStore:
+    if not (folder / DATABASE).is_file():
+        raise InputError(str(folder), "no review database here: translate into this folder first")
+    return ReviewStore(folder)
+
+
+def _review(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from pipeline.review.app import serve
+
+    try:
+        _review_store(args.source)
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    serve(args.source, args.host, args.port)
+    return 0
+
+
+def _export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    try:
+        store = _review_store(args.source)
+        names = args.transcripts or store.transcripts()
+        unknown = sorted(set(names) - set(store.transcripts()))
+        if unknown:
+            raise InputError(str(args.source / DATABASE), f"no transcript named {', '.join(unknown)}")
+        written = export(store, names, args.format, args.out or args.source / "exports")
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for name, path in written.items():
+        print(f"{name} -> {path}" if path else f"{name}: no times, so no {args.format} file")
+    return 0
+
+
+def _import_review(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    try:
+        report = import_review(_review_store(args.source), args.file)
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(report.format())
+    return 1 if report.conflicts or report.unknown else 0
 
 
 def _decoding_options(args: argparse.Namespace, preset: Preset | None) -> DecodingOptions:
@@ -151,6 +235,12 @@ def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         print(f"error: {error}", file=sys.stderr)
         return 2
 
+    try:
+        shared_glossary = _shared_glossary(args.glossary)
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    store = ReviewStore(args.out)
     unit_options = UnitOptions(token_budget=args.token_budget)
     planned: list[tuple[Transcript, tuple[Unit, ...]]] = [
         (transcript, build_units(transcript, translator.count_tokens, unit_options))
@@ -162,6 +252,14 @@ def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             bar.set_postfix_str(transcript.name)
             aligned = translate_units(transcript, units, translator, bar.update)
             written = write_outputs(aligned, args.out, formats)
+            try:
+                terms = glossary_for(transcript.source, shared_glossary)
+            except InputError as error:
+                summary.failures.append(str(error))
+                terms = shared_glossary
+            kept = store.sync(aligned, terms)
+            if kept:
+                summary.notes.append(f"{transcript.name}: {kept} sentence(s) keep their reviewed English")
             summary.add(aligned)
             if len(written) < len(formats):
                 summary.notes.append(f"{transcript.name}: no times in the input, so no subtitle files")
@@ -169,6 +267,15 @@ def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     summary.seconds = time.perf_counter() - started
     print(summary.format())
     return 1 if summary.failures else 0
+
+
+def _shared_glossary(path: Path | None) -> list[Term]:
+    if path is None:
+        default = models_folder() / "glossary.tsv"
+        return read_glossary(default) if default.is_file() else []
+    if not path.is_file():
+        raise InputError(str(path), "no such glossary file")
+    return read_glossary(path)
 
 
 def _read_all(paths: list[Path], encoding: str | None, out: Path, summary: Summary) -> list[Transcript]:

@@ -91,3 +91,20 @@ class AlignedTranscript:
     transcript: Transcript
     sentences: tuple[AlignedSentence, ...]
     model: str
+
+
+@dataclass(frozen=True)
+class ReviewedSentence:
+    """An aligned sentence as the review database holds it: `sentence.en` is the current English (the
+    reviewer's where they edited it), `machine` the model's. `id` stays the same across re-runs for
+    the same Arabic span; `revision` counts saved changes, so a stale write is caught, not lost."""
+
+    id: str
+    sentence: AlignedSentence
+    machine: str
+    status: str  # untouched | edited | approved | needs-work
+    comment: str
+    revision: int
+    previous: str | None  # the reviewed English of Arabic that has since changed (source-changed)
+    expected: tuple[str, ...]  # glossary renderings the English lacks
+    updated: str | None  # when a reviewer last changed it (UTC, ISO 8601)

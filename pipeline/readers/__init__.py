@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.errors import InputError
+from pipeline.glossary import GLOSSARY_SUFFIX
 from pipeline.readers.common import decode, with_unique_ids
 from pipeline.readers.plain_text import read_plain_text
 from pipeline.readers.srt import read_srt
@@ -37,11 +38,18 @@ def read_transcript(path: Path, encoding: str | None = None) -> Transcript:
 
 
 def find_transcripts(paths: list[Path]) -> list[Path]:
-    """Files as given, folders expanded to the transcripts they hold (sorted, not recursive)."""
+    """Files as given, folders expanded to the transcripts they hold (sorted, not recursive; a
+    transcript's glossary beside it is not one)."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in READERS))
+            found.extend(
+                sorted(
+                    p
+                    for p in path.iterdir()
+                    if p.is_file() and p.suffix.lower() in READERS and not p.name.endswith(GLOSSARY_SUFFIX)
+                )
+            )
         elif path.is_file():
             found.append(path)
         else:

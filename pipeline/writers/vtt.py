@@ -1,4 +1,4 @@
-"""Bilingual WebVTT: the English line over the Arabic line, with <v Speaker> where known."""
+"""WebVTT: the English line over the Arabic line (or English alone), with <v Speaker> where known."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def render_vtt(aligned: AlignedTranscript) -> str | None:
+def render_vtt(aligned: AlignedTranscript, bilingual: bool = True) -> str | None:
     timed = timed_sentences(aligned)
     if not timed:
         return None
@@ -19,5 +19,6 @@ def render_vtt(aligned: AlignedTranscript) -> str | None:
     for s in timed:
         voice = f"<v {_escape(s.speaker)}>" if s.speaker else ""
         timing = f"{timecode(s.start)} --> {timecode(s.end)}"
-        cues.append(f"{s.index + 1}\n{timing}\n{voice}{_escape(s.en or '…')}\n{_escape(s.ar)}\n")
+        arabic = f"{_escape(s.ar)}\n" if bilingual else ""
+        cues.append(f"{s.index + 1}\n{timing}\n{voice}{_escape(s.en or '…')}\n{arabic}")
     return "\n".join(cues)

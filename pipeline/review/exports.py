@@ -1,0 +1,171 @@
+"""Exports of the reviewed state, one module-level renderer per format: name -> (suffix, renderer).
+
+A renderer takes the transcript's reviewed sentences and returns the file's bytes, or None when the
+format does not apply (subtitles for a transcript without times). Sentence ids and revisions go into
+the TSV and XLIFF files so that `import-review` can match edits made elsewhere and notice conflicts.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from pipeline.records import AlignedTranscript, ReviewedSentence, Transcript
+from pipeline.review.store import ReviewStore
+from pipeline.writers.common import atomic_write_bytes, timecode
+from pipeline.writers.srt import render_srt
+from pipeline.writers.tsv import HEADER, tsv_row
+from pipeline.writers.vtt import render_vtt
+
+XLIFF = "urn:oasis:names:tc:xliff:document:2.0"
+OURS = "urn:arabic-interview-pipeline:review"  # our attributes in XLIFF, allowed as ##other by the schema
+TSV_HEADER = (*HEADER, "status", "comment", "id", "revision")
+# XLIFF 2.0 segment states; needs-work has no state of its own, so it is `translated` with a subState.
+XLIFF_STATE = {
+    "untouched": "initial",
+    "edited": "translated",
+    "needs-work": "translated",
+    "approved": "final",
+}
+
+
+def as_aligned(name: str, reviewed: Sequence[ReviewedSentence]) -> AlignedTranscript:
+    """The reviewed sentences as the pipeline's writers take them."""
+    sentences = tuple(replace(r.sentence, index=index) for index, r in enumerate(reviewed))
+    return AlignedTranscript(Transcript(name, "", ()), sentences, "")
+
+
+def _text(
+    render: Callable[[AlignedTranscript], str | None],
+) -> Callable[[str, Sequence[ReviewedSentence]], bytes | None]:
+    def renderer(name: str, reviewed: Sequence[ReviewedSentence]) -> bytes | None:
+        text = render(as_aligned(name, reviewed))
+        return None if text is None else text.encode("utf-8")
+
+    return renderer
+
+
+def render_tsv(name: str, reviewed: Sequence[ReviewedSentence]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
+    writer.writerow(TSV_HEADER)
+    for index, r in enumerate(reviewed):
+        writer.writerow((*tsv_row(replace(r.sentence, index=index)), r.status, r.comment, r.id, r.revision))
+    return buffer.getvalue().encode("utf-8")
+
+
+def render_docx(name: str, reviewed: Sequence[ReviewedSentence]) -> bytes:
+    """A bilingual table for people who work in Word: speaker, time, Arabic (right to left), English."""
+    from docx import Document
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml.ns import qn
+    from docx.oxml.shared import OxmlElement
+
+    document = Document()
+    document.add_heading(name, level=1)
+    table = document.add_table(rows=1, cols=4)
+    table.style = "Table Grid"
+    for cell, title in zip(table.rows[0].cells, ("Speaker", "Time", "Arabic", "English"), strict=True):
+        cell.text = title
+        cell.paragraphs[0].runs[0].bold = True
+    for r in reviewed:
+        s = r.sentence
+        time = "" if s.start is None else timecode(s.start)
+        cells = table.add_row().cells
+        cells[0].text, cells[1].text, cells[3].text = s.speaker or "", time, s.en
+        arabic = cells[2].paragraphs[0]
+        arabic.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        arabic.paragraph_format.element.get_or_add_pPr().append(OxmlElement("w:bidi"))
+        run = arabic.add_run(s.ar)
+        run.font.rtl = True
+        language = OxmlElement("w:lang")
+        language.set(qn("w:bidi"), "ar")
+        run.element.get_or_add_rPr().append(language)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def render_xliff(name: str, reviewed: Sequence[ReviewedSentence]) -> bytes:
+    """XLIFF 2.0: one unit per sentence (id stable across runs), Arabic source, reviewed English target,
+    state from the review status, the comment as a note."""
+    ET.register_namespace("", XLIFF)
+    ET.register_namespace("review", OURS)
+    root = ET.Element(f"{{{XLIFF}}}xliff", {"version": "2.0", "srcLang": "ar", "trgLang": "en"})
+    file = ET.SubElement(root, f"{{{XLIFF}}}file", {"id": "f1", "original": name})
+    for r in reviewed:
+        unit = ET.SubElement(file, f"{{{XLIFF}}}unit", {"id": r.id, f"{{{OURS}}}revision": str(r.revision)})
+        if r.comment:
+            notes = ET.SubElement(unit, f"{{{XLIFF}}}notes")
+            ET.SubElement(notes, f"{{{XLIFF}}}note", {"category": "comment"}).text = r.comment
+        attributes = {"state": XLIFF_STATE[r.status]}
+        if r.status == "needs-work":
+            attributes["subState"] = "review:needs-work"
+        segment = ET.SubElement(unit, f"{{{XLIFF}}}segment", attributes)
+        ET.SubElement(segment, f"{{{XLIFF}}}source").text = r.sentence.ar
+        ET.SubElement(segment, f"{{{XLIFF}}}target").text = r.sentence.en
+    return _xml(root)
+
+
+def render_tmx(name: str, reviewed: Sequence[ReviewedSentence]) -> bytes:
+    """TMX 1.4b translation units, Arabic and English, for a CAT tool's translation memory."""
+    root = ET.Element("tmx", {"version": "1.4"})
+    ET.SubElement(
+        root,
+        "header",
+        {
+            "creationtool": "arabic-interview-pipeline",
+            "creationtoolversion": "0.1.0",
+            "segtype": "sentence",
+            "o-tmf": "review.sqlite3",
+            "adminlang": "en",
+            "srclang": "ar",
+            "datatype": "plaintext",
+        },
+    )
+    body = ET.SubElement(root, "body")
+    for r in reviewed:
+        unit = ET.SubElement(body, "tu", {"tuid": r.id})
+        ET.SubElement(unit, "prop", {"type": "x-status"}).text = r.status
+        for language, text in (("ar", r.sentence.ar), ("en", r.sentence.en)):
+            variant = ET.SubElement(unit, "tuv", {"{http://www.w3.org/XML/1998/namespace}lang": language})
+            ET.SubElement(variant, "seg").text = text
+    return _xml(root, doctype='<!DOCTYPE tmx SYSTEM "tmx14.dtd">\n')
+
+
+def _xml(root: ET.Element, doctype: str = "") -> bytes:
+    ET.indent(root)
+    body = ET.tostring(root, encoding="unicode")
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n{doctype}{body}\n'.encode()
+
+
+Renderer = Callable[[str, Sequence[ReviewedSentence]], bytes | None]
+
+EXPORTERS: dict[str, tuple[str, Renderer]] = {
+    "srt": (".en.srt", _text(render_srt)),
+    "vtt": (".en.vtt", _text(lambda aligned: render_vtt(aligned, bilingual=False))),
+    "bilingual-vtt": (".bilingual.vtt", _text(render_vtt)),
+    "tsv": (".reviewed.tsv", render_tsv),
+    "docx": (".docx", render_docx),
+    "xliff": (".xlf", render_xliff),
+    "tmx": (".tmx", render_tmx),
+}
+
+
+def export(
+    store: ReviewStore, names: Sequence[str], format_name: str, folder: Path
+) -> dict[str, Path | None]:
+    """One file per transcript, named after it, written atomically; None where the format does not apply."""
+    suffix, render = EXPORTERS[format_name]
+    written: dict[str, Path | None] = {}
+    for name in names:
+        data = render(name, store.sentences(name))
+        path = folder / f"{name}{suffix}"
+        if data is not None:
+            atomic_write_bytes(path, data)
+        written[name] = path if data is not None else None
+    return written

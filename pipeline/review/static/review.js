@@ -1,0 +1,266 @@
+// The transcript review page. Every transcript string goes into the page with textContent, never as
+// markup. Changes are saved at once; a save based on a stale revision comes back as a conflict that
+// the reviewer resolves, and changes saved in another tab appear here within a few seconds.
+"use strict";
+
+const transcript = document.body.dataset.transcript;
+const api = `/api/t/${encodeURIComponent(transcript)}/sentences`;
+const list = document.getElementById("sentences");
+const rowTemplate = document.getElementById("row");
+const rows = new Map(); // id -> {data, element}
+let order = []; // ids in transcript order
+let seq = -1;
+let current = null; // id of the selected sentence
+let editing = null; // id of the sentence whose English or comment is open for editing
+const conflicts = new Map(); // id -> the fields a refused save tried to write, until the reviewer decides
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function timecode(seconds) {
+  if (seconds === null || seconds === undefined) return "";
+  const total = Math.round(seconds * 1000);
+  const h = Math.floor(total / 3600000), m = Math.floor(total / 60000) % 60, s = (total / 1000) % 60;
+  return `${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}:${s.toFixed(3).padStart(6, "0")}`;
+}
+
+function render(data) {
+  let row = rows.get(data.id);
+  if (!row) {
+    const element = rowTemplate.content.firstElementChild.cloneNode(true);
+    element.dataset.id = data.id;
+    element.addEventListener("click", () => select(data.id, false));
+    row = { element, data };
+    rows.set(data.id, row);
+  }
+  row.data = data;
+  const e = row.element;
+  e.dataset.status = data.status;
+  e.querySelector(".index").textContent = `#${data.index}`;
+  e.querySelector(".time").textContent = data.start === null ? "" : `${timecode(data.start)} – ${timecode(data.end)}`;
+  e.querySelector(".speaker").textContent = data.speaker || "";
+  const status = e.querySelector(".status");
+  status.textContent = data.status;
+  status.className = `status ${data.status}`;
+  e.querySelector(".confidence").textContent = `confidence ${data.confidence.toFixed(2)}`;
+  const flags = e.querySelector(".flags");
+  flags.replaceChildren(...data.flags.map((flag) => el("span", "flag", flag)));
+
+  const linked = new Map();
+  for (const [en, ar] of data.links) linked.set(en, [...(linked.get(en) || []), ar]);
+  const en = e.querySelector(".en");
+  if (editing !== data.id) {
+    en.replaceChildren();
+    data.en.split(/\s+/).filter(Boolean).forEach((word, i) => {
+      const span = el("span", "w", word);
+      span.dataset.links = (linked.get(i) || []).join(" ");
+      en.append(span, " ");
+    });
+  }
+  const ar = e.querySelector(".ar");
+  ar.replaceChildren();
+  data.ar.split(/\s+/).filter(Boolean).forEach((word, i) => {
+    const span = el("span", "w", word);
+    span.dataset.i = i;
+    ar.append(span, " ");
+  });
+
+  const extra = e.querySelector(".extra");
+  if (conflicts.has(data.id)) {
+    extra.replaceChildren(conflictBox(data.id, data));
+  } else if (editing !== data.id) {
+    extra.replaceChildren();
+    if (data.expected.length) extra.append(el("div", "notice", `Glossary: expected ${data.expected.join(", ")}`));
+    if (data.previous) extra.append(el("div", "notice", `The Arabic changed; the reviewed English was: ${data.previous}`));
+    if (data.en !== data.machine) extra.append(el("div", "", `Machine: ${data.machine}`));
+    if (data.comment) extra.append(el("div", "", `Comment: ${data.comment}`));
+  }
+  return row;
+}
+
+function visible(id) {
+  return !rows.get(id).element.hidden;
+}
+
+function applyView() {
+  const filter = document.getElementById("filter").value;
+  const flag = document.getElementById("flag").value;
+  const sort = document.getElementById("sort").value;
+  const ids = [...order];
+  if (sort === "confidence") ids.sort((a, b) => rows.get(a).data.confidence - rows.get(b).data.confidence);
+  for (const id of ids) {
+    const data = rows.get(id).data;
+    let show = filter === "all" || (filter === "flagged" ? data.flags.length > 0 : filter === `status:${data.status}`);
+    if (flag && !data.flags.includes(flag)) show = false;
+    rows.get(id).element.hidden = !show;
+  }
+  list.replaceChildren(...ids.map((id) => rows.get(id).element));
+  counts();
+}
+
+function counts() {
+  const tally = {};
+  for (const { data } of rows.values()) tally[data.status] = (tally[data.status] || 0) + 1;
+  document.getElementById("counts").textContent = Object.entries(tally).map(([k, v]) => `${v} ${k}`).join(" · ");
+}
+
+function select(id, scroll = true) {
+  if (current && rows.has(current)) rows.get(current).element.classList.remove("current");
+  current = id;
+  const element = rows.get(id).element;
+  element.classList.add("current");
+  element.focus({ preventScroll: true });
+  if (scroll) element.scrollIntoView({ block: "nearest" });
+}
+
+function move(step) {
+  const shown = [...list.children].filter((e) => !e.hidden).map((e) => e.dataset.id);
+  if (!shown.length) return;
+  const at = shown.indexOf(current);
+  const next = at < 0 ? 0 : Math.min(shown.length - 1, Math.max(0, at + step));
+  select(shown[next]);
+}
+
+async function save(id, fields) {
+  const row = rows.get(id);
+  const response = await fetch(`${api}/${encodeURIComponent(id)}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ revision: row.data.revision, ...fields }),
+  });
+  if (response.status === 409) {
+    conflict(id, fields, (await response.json()).current);
+    return false;
+  }
+  if (!response.ok) {
+    alert(`Not saved: ${(await response.text()).slice(0, 200)}`);
+    return false;
+  }
+  render(await response.json());
+  counts();
+  return true;
+}
+
+function conflict(id, fields, theirs) {
+  // Someone saved this sentence since this tab loaded it: show both, lose neither.
+  editing = null;
+  conflicts.set(id, fields);
+  render(theirs);
+}
+
+function conflictBox(id, theirs) {
+  const fields = conflicts.get(id);
+  const box = el("div", "notice conflict");
+  box.append(el("div", "", "This sentence was changed in another tab or by an import while you worked."));
+  box.append(el("div", "", `Theirs (${theirs.status}): ${theirs.en}`));
+  box.append(el("div", "", `Yours: ${fields.en ?? theirs.en}${fields.status ? ` (${fields.status})` : ""}`));
+  const keep = el("button", "", "Keep mine");
+  keep.addEventListener("click", () => {
+    conflicts.delete(id);
+    save(id, fields);
+  });
+  const take = el("button", "", "Keep theirs");
+  take.addEventListener("click", () => {
+    conflicts.delete(id);
+    render(rows.get(id).data);
+  });
+  box.append(keep, " ", take);
+  return box;
+}
+
+function openEditor(id, field) {
+  const row = rows.get(id);
+  editing = id;
+  const target = field === "en" ? row.element.querySelector(".en") : row.element.querySelector(".extra");
+  const box = el("textarea");
+  box.value = field === "en" ? row.data.en : row.data.comment;
+  box.setAttribute("aria-label", field === "en" ? "English" : "Comment");
+  box.addEventListener("keydown", async (event) => {
+    event.stopPropagation();
+    if (event.key === "Escape") {
+      editing = null;
+      render(rows.get(id).data);
+      select(id);
+    } else if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      const value = box.value;
+      editing = null;
+      await save(id, field === "en" ? { en: value } : { comment: value });
+      select(id);
+    }
+  });
+  target.replaceChildren(box);
+  box.focus();
+}
+
+async function showHistory(id) {
+  const response = await fetch(`${api}/${encodeURIComponent(id)}/history`);
+  const entries = await response.json();
+  const box = el("div", "notice");
+  box.append(el("div", "", entries.length ? "History:" : "No changes yet."));
+  for (const h of entries) box.append(el("div", "", `${h.at} r${h.revision} ${h.field}: ${h.old ?? ""} → ${h.new ?? ""}`));
+  rows.get(id).element.querySelector(".extra").replaceChildren(box);
+}
+
+document.addEventListener("keydown", (event) => {
+  if (editing || ["TEXTAREA", "SELECT", "INPUT", "BUTTON", "SUMMARY"].includes(event.target.tagName)) return;
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  const actions = {
+    j: () => move(1), ArrowDown: () => move(1), k: () => move(-1), ArrowUp: () => move(-1),
+    Enter: () => current && openEditor(current, "en"), e: () => current && openEditor(current, "en"),
+    a: () => current && save(current, { status: "approved" }),
+    n: () => current && save(current, { status: "needs-work" }),
+    c: () => current && openEditor(current, "comment"),
+    h: () => current && showHistory(current),
+  };
+  const action = actions[event.key];
+  if (action) {
+    event.preventDefault();
+    action();
+  }
+});
+
+list.addEventListener("mouseover", (event) => {
+  const word = event.target.closest(".en .w");
+  list.querySelectorAll(".w.hl").forEach((w) => w.classList.remove("hl"));
+  if (!word) return;
+  const ar = word.closest("article").querySelectorAll(".ar .w");
+  for (const i of word.dataset.links.split(" ").filter(Boolean)) ar[Number(i)]?.classList.add("hl");
+  word.classList.add("hl");
+});
+
+for (const id of ["filter", "flag", "sort"]) document.getElementById(id).addEventListener("change", applyView);
+
+async function load() {
+  const response = await fetch(`${api}?since=${seq}`);
+  const body = await response.json();
+  const first = seq < 0;
+  if (!first && body.sentences.some((s) => !rows.has(s.id))) {
+    location.reload(); // the transcript was translated again: its sentences changed
+    return;
+  }
+  for (const data of body.sentences) {
+    const before = rows.get(data.id);
+    const changedElsewhere = before && before.data.revision !== data.revision;
+    const row = render(data);
+    if (changedElsewhere) row.element.classList.add("remote");
+  }
+  seq = body.seq;
+  if (first) {
+    order = body.sentences.map((s) => s.id);
+    const flags = new Set(body.sentences.flatMap((s) => s.flags));
+    const choice = document.getElementById("flag");
+    for (const flag of [...flags].sort()) choice.append(el("option", "", flag));
+    applyView();
+    if (order.length) select(order[0], false);
+  } else {
+    counts();
+  }
+}
+
+load();
+setInterval(() => { if (!editing) load(); }, 3000);

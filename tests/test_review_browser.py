@@ -1,0 +1,131 @@
+"""The review app in a real browser: Debian's Chromium driven by Playwright (no browser download).
+
+`.ci/run` installs Chromium; elsewhere `apt-get install chromium` does. Without it this test fails in
+CI and is skipped, saying why, on a developer machine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from pipeline.review.app import create_app
+from pipeline.review.store import ReviewStore
+from tests.review_helpers import aligned
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(__file__).parent / "artifacts"
+PAYLOAD = '<img src=x onerror="window.pwned=1">'
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+if CHROMIUM is None and not os.environ.get("CI"):
+    pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+
+@pytest.fixture
+def app_url(tmp_path):
+    pairs = [
+        ("مرحبا بكم في البرنامج.", "Welcome to the programme."),
+        (f"نص فيه {PAYLOAD}", f"Text with {PAYLOAD}"),
+        *[(f"الجملة رقم {n}.", f"Sentence number {n}.") for n in range(3, 2200)],
+    ]
+    ReviewStore(tmp_path).sync(aligned("interview", pairs))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(tmp_path), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", tmp_path
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_a_reviewer_edits_and_approves_with_the_keyboard_and_finds_it_after_reloading(app_url):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, folder = app_url
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{url}/")
+        page.click("text=interview")
+        rows = page.locator("article.s")
+        expect(rows).to_have_count(2199)
+
+        page.keyboard.press("j")  # to the second sentence
+        page.keyboard.press("k")  # and back to the first
+        page.keyboard.press("Enter")
+        editor = rows.nth(0).locator("textarea")
+        expect(editor).to_be_focused()
+        editor.fill("Welcome to our programme.")
+        page.keyboard.press("Control+Enter")
+        expect(rows.nth(0).locator(".status")).to_have_text("edited")
+        page.keyboard.press("a")
+        expect(rows.nth(0).locator(".status")).to_have_text("approved")
+
+        page.reload()
+        first = page.locator("article.s").nth(0)
+        expect(first.locator(".en")).to_have_text("Welcome to our programme.")
+        expect(first.locator(".status")).to_have_text("approved")
+        expect(first.locator(".extra")).to_contain_text("Machine: Welcome to the programme.")
+
+        second = page.locator("article.s").nth(1)
+        expect(second.locator(".en")).to_contain_text(PAYLOAD)  # shown as text...
+        assert page.evaluate("window.pwned") is None  # ...and never run
+        assert second.locator(".en img").count() == 0
+
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "review-app.png"))
+        browser.close()
+    saved = ReviewStore(folder).sentences("interview")[0]
+    assert (saved.sentence.en, saved.status) == ("Welcome to our programme.", "approved")
+
+
+def test_a_second_tab_sees_a_conflict_instead_of_silently_overwriting(app_url):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _ = app_url
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        one, two = browser.new_page(), browser.new_page()
+        for page in (one, two):
+            page.goto(f"{url}/t/interview")
+            expect(page.locator("article.s")).to_have_count(2199)
+        two.keyboard.press("Enter")  # tab two opens the editor on revision 0 (editing, it does not poll)
+        one.keyboard.press("Enter")
+        one.locator("textarea").fill("From tab one.")
+        one.keyboard.press("Control+Enter")
+        expect(one.locator("article.s").nth(0).locator(".status")).to_have_text("edited")
+
+        two.locator("textarea").fill("From tab two.")
+        two.keyboard.press("Control+Enter")
+        conflict = two.locator(".conflict")
+        expect(conflict).to_contain_text("Theirs (edited): From tab one.")
+        expect(conflict).to_contain_text("Yours: From tab two.")
+        conflict.locator("text=Keep mine").click()
+        expect(two.locator("article.s").nth(0).locator(".en")).to_have_text("From tab two.")
+        # Tab one hears of it within a poll.
+        expect(one.locator("article.s").nth(0).locator(".en")).to_have_text("From tab two.", timeout=10000)
+        browser.close()
