@@ -80,6 +80,9 @@ def test_reviewed_work_survives_a_rerun_and_a_changed_cue_is_flagged_source_chan
     assert changed.previous == "We talked with Saqr about fishing."
     assert changed.sentence.en == changed.machine  # the new machine translation, to review again
 
+    assert translate() == 0  # until a reviewer sees it, the flag and the old edit stay
+    assert store.sentences("talk")[1].previous == "We talked with Saqr about fishing."
+
 
 def test_xliff_validates_against_the_xliff_2_schema_and_round_trips_through_import_review(
     translated, tmp_path

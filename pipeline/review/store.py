@@ -177,6 +177,8 @@ class ReviewStore:
                         for row in orphans
                         if set(json.loads(row["segments"])) & set(sentence.segments)
                     ]
+                    if before is not None and before["previous"]:  # still waiting for a reviewer
+                        overlapping.insert(0, before["previous"])
                     if overlapping:
                         previous = "\n".join(overlapping)
                         flags.append(SOURCE_CHANGED)
