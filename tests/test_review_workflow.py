@@ -99,9 +99,11 @@ def test_xliff_validates_against_the_xliff_2_schema_and_round_trips_through_impo
     states = [s.get("state") for s in document.iter("{urn:oasis:names:tc:xliff:document:2.0}segment")]
     assert states == ["final", "translated", "initial"]
 
-    # Nothing changed: importing the file back is a no-op.
+    # Nothing changed: importing the file back is a no-op, and exporting again gives the same file.
     assert main(["import-review", "--from", str(out), str(path)]) == 0
     assert [s.revision for s in store.sentences("talk")] == [1, 1, 0]
+    assert main(["export", "--from", str(out), "--format", "xliff", "--out", str(tmp_path / "y")]) == 0
+    assert (tmp_path / "y" / "talk.xlf").read_bytes() == path.read_bytes()
 
     # A CAT tool edits the third sentence; meanwhile a reviewer changes the second in the app.
     text = path.read_text(encoding="utf-8")
