@@ -204,6 +204,83 @@ def measure_agreement(model: str, sentences: int, compute_types: Sequence[str]) 
     return found
 
 
+@dataclass(frozen=True)
+class ReviewTiming:
+    """The review page in headless Chromium: how long a long transcript takes to open and to work in."""
+
+    sentences: int
+    ready_seconds: float  # from navigation until every row is in the page and the first is selected
+    key_ms: float  # one `j` (next sentence) keystroke, as the browser reports it done
+    save_seconds: float  # open the editor, type, Ctrl+Enter, until the row shows `edited`
+    sort_seconds: float  # re-sort by confidence, until the next frame
+
+    def format(self) -> str:
+        return (
+            f"| {self.sentences:,} | {self.ready_seconds:.2f} | {self.key_ms:.0f} | "
+            f"{self.save_seconds:.2f} | {self.sort_seconds:.2f} |"
+        )
+
+
+def measure_review_app(sentences: int, browser_path: str) -> ReviewTiming:
+    """A transcript of `sentences` MGB-3 utterances (English stand-ins) in the review app."""
+    from playwright.sync_api import sync_playwright
+
+    from pipeline.records import AlignedSentence, AlignedTranscript, Transcript
+    from pipeline.review.browser import CHROMIUM_FLAGS, serving
+    from pipeline.review.store import ReviewStore
+
+    utterances = [segment.text for segment in read_transcript(BENCH_DATA).segments]
+    rows = tuple(
+        AlignedSentence(
+            n,
+            f"English for sentence {n} of the interview.",
+            utterances[n % len(utterances)],
+            (str(n),),
+            2.0 * n,
+            2.0 * n + 2,
+            "A",
+            0.5 + (n % 7) / 20,
+            (),
+            (),
+        )
+        for n in range(sentences)
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        ReviewStore(Path(folder)).sync(AlignedTranscript(Transcript("long", "long.tsv", ()), rows, "bench"))
+        with serving(Path(folder)) as url, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=browser_path, args=list(CHROMIUM_FLAGS))
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            started = time.perf_counter()
+            page.goto(f"{url}/t/long")
+            page.wait_for_function(
+                f"document.querySelectorAll('article.s').length === {sentences} "
+                "&& document.querySelector('article.s.current') !== null"
+            )
+            ready = time.perf_counter() - started
+            keys = min(100, sentences - 1)
+            started = time.perf_counter()
+            for _ in range(keys):
+                page.keyboard.press("j")
+            page.wait_for_function(
+                f"document.querySelector('article.s.current .index').textContent === '#{keys}'"
+            )
+            key_ms = (time.perf_counter() - started) / keys * 1000
+            started = time.perf_counter()
+            page.keyboard.press("Enter")
+            page.keyboard.type(" Checked.")
+            page.keyboard.press("Control+Enter")
+            page.wait_for_function(
+                "document.querySelector('article.s.current .status').textContent === 'edited'"
+            )
+            save = time.perf_counter() - started
+            started = time.perf_counter()
+            page.select_option("#sort", "confidence")
+            page.evaluate("new Promise((done) => requestAnimationFrame(() => done()))")
+            sort = time.perf_counter() - started
+            browser.close()
+    return ReviewTiming(sentences, ready, key_ms, save, sort)
+
+
 def run_contestant(contestant: str, model: str, beam: int, path: Path, tokens: int) -> Result:
     """In the child process: load (timed apart), then the translation work."""
     started = time.perf_counter()
@@ -281,7 +358,23 @@ def machine() -> str:
     )
 
 
-def report(results: Sequence[Result], agreements: Sequence[Agreement], model: str, tokens: int) -> str:
+def _review_timings(counts: Sequence[int]) -> list[ReviewTiming] | None:
+    """None when there is no Chromium to measure with (the report says so)."""
+    from pipeline.review.browser import chromium
+
+    browser = chromium()
+    if browser is None or not counts:
+        return None
+    return [ReviewTiming(**_child({"review": count, "browser": browser})) for count in counts]
+
+
+def report(
+    results: Sequence[Result],
+    agreements: Sequence[Agreement],
+    model: str,
+    tokens: int,
+    review: Sequence[ReviewTiming] | None = None,
+) -> str:
     lines = [
         "# Benchmarks",
         "",
@@ -314,7 +407,21 @@ def report(results: Sequence[Result], agreements: Sequence[Agreement], model: st
         "",
         "With random weights the next-token distribution is flatter than a trained model's, so int8 rounding",
         "flips the greedy choice more often than it would with the real weights: a lower bound.",
+        "",
+        "## The review app with long transcripts (headless Chromium)",
+        "",
     ]
+    if review is None:
+        lines.append("Not measured: no Chromium on this machine (`apt-get install chromium`).")
+    else:
+        lines += [
+            "| sentences | page ready, s | next (`j`), ms | edit and save, s | sort by confidence, s |",
+            "|---|---|---|---|---|",
+            *[timing.format() for timing in review],
+            "",
+            "Rows off screen are not laid out (`content-visibility: auto`); a keystroke's time is until",
+            "Chromium reports it handled, which includes painting the frame.",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -326,13 +433,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--beams", default="4,1")
     parser.add_argument("--contestants", default=",".join(CONTESTANTS))
     parser.add_argument("--agreement", type=int, default=200, help="sentences for the int8 agreement check")
+    parser.add_argument(
+        "--review", default="2500,10000", help="sentence counts for the review-app timing ('' skips it)"
+    )
     parser.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.child:
         job = json.loads(args.child)
-        if "agreement" in job:
+        if "review" in job:
+            timing = measure_review_app(job["review"], job["browser"])
+            print(json.dumps(asdict(timing)))
+        elif "agreement" in job:
             agreements = measure_agreement(job["model"], job["agreement"], ["float32", "int8"])
             print(json.dumps([asdict(agreement) for agreement in agreements]))
         else:
@@ -350,7 +463,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     beams = [int(beam) for beam in args.beams.split(",")]
     results = run_all(args.model, args.segments, args.tokens, beams, contestants)
     agreements = [Agreement(**a) for a in _child({"model": args.model, "agreement": args.agreement})]
-    args.out.write_text(report(results, agreements, args.model, args.tokens), encoding="utf-8")
+    review = _review_timings([int(n) for n in args.review.split(",") if n.strip()])
+    args.out.write_text(report(results, agreements, args.model, args.tokens, review), encoding="utf-8")
     print(f"Wrote {args.out}")
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pipeline.bench import CONTESTANTS, main
+from pipeline.review.browser import chromium
 
 
 def table(report: str, header: str) -> list[list[str]]:
@@ -12,7 +13,8 @@ def table(report: str, header: str) -> list[list[str]]:
 
 def test_bench_smoke_every_contestant_produces_the_same_tokens_and_a_report(tiny_model, tmp_path):
     out = tmp_path / "BENCHMARKS.md"
-    options = ["--segments", "6", "--tokens", "3", "--beams", "2", "--agreement", "4", "--out", str(out)]
+    options = ["--segments", "6", "--tokens", "3", "--beams", "2", "--agreement", "4", "--review", "30"]
+    options += ["--out", str(out)]
     assert main(["--model", str(tiny_model), *options]) == 0
     report = out.read_text(encoding="utf-8")
     rows = table(report, "| contestant |")
@@ -22,3 +24,8 @@ def test_bench_smoke_every_contestant_produces_the_same_tokens_and_a_report(tiny
     agreement = table(report, "| backend |")
     assert [row[:3] for row in agreement[:1]] == [["ct2 float32", "4", "100.0%"]]
     assert agreement[1][0] == "ct2 int8"
+    if chromium() is None:
+        assert "Not measured: no Chromium on this machine" in report
+    else:
+        (timing,) = table(report, "| sentences | page ready")
+        assert timing[0] == "30" and all(float(cell) > 0 for cell in timing[1:])

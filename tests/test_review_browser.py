@@ -7,32 +7,17 @@ CI and is skipped, saying why, on a developer machine.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from pipeline.review.app import create_app
+from pipeline.review.browser import CHROMIUM_FLAGS, chromium, serving
 from pipeline.review.store import ReviewStore
 from tests.review_helpers import aligned
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = chromium()
 ARTIFACTS = Path(__file__).parent / "artifacts"
 PAYLOAD = '<img src=x onerror="window.pwned=1">'
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 if CHROMIUM is None and not os.environ.get("CI"):
     pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
@@ -40,26 +25,17 @@ if CHROMIUM is None and not os.environ.get("CI"):
 
 @pytest.fixture
 def app_url(tmp_path):
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=20_000)  # a busy 2-core CI machine is slower than 5 s now and then
     pairs = [
         ("مرحبا بكم في البرنامج.", "Welcome to the programme."),
         (f"نص فيه {PAYLOAD}", f"Text with {PAYLOAD}"),
         *[(f"الجملة رقم {n}.", f"Sentence number {n}.") for n in range(3, 2200)],
     ]
     ReviewStore(tmp_path).sync(aligned("interview", pairs))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(tmp_path), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", tmp_path
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(tmp_path) as url:
+        yield url, tmp_path
 
 
 def test_a_reviewer_edits_and_approves_with_the_keyboard_and_finds_it_after_reloading(app_url):
@@ -67,12 +43,13 @@ def test_a_reviewer_edits_and_approves_with_the_keyboard_and_finds_it_after_relo
 
     url, folder = app_url
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_FLAGS))
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(f"{url}/")
         page.click("text=interview")
         rows = page.locator("article.s")
         expect(rows).to_have_count(2199)
+        expect(rows.nth(0)).to_have_class("s current")
 
         page.keyboard.press("j")  # to the second sentence
         page.keyboard.press("k")  # and back to the first
@@ -108,12 +85,13 @@ def test_a_second_tab_sees_a_conflict_instead_of_silently_overwriting(app_url):
 
     url, _ = app_url
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_FLAGS))
         one, two = browser.new_page(), browser.new_page()
         for page in (one, two):
             page.goto(f"{url}/t/interview")
-            expect(page.locator("article.s")).to_have_count(2199)
+            expect(page.locator("article.s.current")).to_have_count(1)  # loaded, first sentence selected
         two.keyboard.press("Enter")  # tab two opens the editor on revision 0 (editing, it does not poll)
+        expect(two.locator("textarea")).to_be_focused()
         one.keyboard.press("Enter")
         one.locator("textarea").fill("From tab one.")
         one.keyboard.press("Control+Enter")

@@ -118,11 +118,17 @@ function select(id, scroll = true) {
 }
 
 function move(step) {
-  const shown = [...list.children].filter((e) => !e.hidden).map((e) => e.dataset.id);
-  if (!shown.length) return;
-  const at = shown.indexOf(current);
-  const next = at < 0 ? 0 : Math.min(shown.length - 1, Math.max(0, at + step));
-  select(shown[next]);
+  // Walk from the current row to the next shown one: constant time however long the transcript.
+  let element = current ? rows.get(current).element : null;
+  if (!element || element.hidden) {
+    element = [...list.children].find((e) => !e.hidden);
+  } else {
+    let next = element;
+    do next = step > 0 ? next.nextElementSibling : next.previousElementSibling;
+    while (next && next.hidden);
+    element = next || element;
+  }
+  if (element) select(element.dataset.id);
 }
 
 async function save(id, fields) {
