@@ -120,7 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     bench.set_defaults(run=run_bench)
 
     args = parser.parse_args(argv)
-    return args.run(args, parser)
+    try:
+        return args.run(args, parser)
+    except InputError as error:  # bad input a command did not handle itself: say what and where
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 def _from_option(parser: argparse.ArgumentParser) -> None:
@@ -142,37 +146,25 @@ def _review_store(folder: Path) -> ReviewStore:
 def _review(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from pipeline.review.app import serve
 
-    try:
-        _review_store(args.source)
-    except InputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    _review_store(args.source)
     serve(args.source, args.host, args.port)
     return 0
 
 
 def _export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    try:
-        store = _review_store(args.source)
-        names = args.transcripts or store.transcripts()
-        unknown = sorted(set(names) - set(store.transcripts()))
-        if unknown:
-            raise InputError(str(args.source / DATABASE), f"no transcript named {', '.join(unknown)}")
-        written = export(store, names, args.format, args.out or args.source / "exports")
-    except InputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    store = _review_store(args.source)
+    names = args.transcripts or store.transcripts()
+    unknown = sorted(set(names) - set(store.transcripts()))
+    if unknown:
+        raise InputError(str(args.source / DATABASE), f"no transcript named {', '.join(unknown)}")
+    written = export(store, names, args.format, args.out or args.source / "exports")
     for name, path in written.items():
         print(f"{name} -> {path}" if path else f"{name}: no times, so no {args.format} file")
     return 0
 
 
 def _import_review(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    try:
-        report = import_review(_review_store(args.source), args.file)
-    except InputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    report = import_review(_review_store(args.source), args.file)
     print(report.format())
     return 1 if report.conflicts or report.unknown else 0
 
@@ -212,11 +204,8 @@ def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         parser.error("--beam, --batch-size and --workers must be at least 1, --token-budget at least 8")
     started = time.perf_counter()
     summary = Summary()
-    try:
-        paths = find_transcripts(args.paths)
-    except InputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    shared_glossary = _shared_glossary(args.glossary)  # before the model loads: a bad file fails fast
+    paths = find_transcripts(args.paths)
     if not paths:
         print(
             f"error: no transcripts ({', '.join(READERS)}) found in {' '.join(map(str, args.paths))}",
@@ -235,11 +224,6 @@ def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         print(f"error: {error}", file=sys.stderr)
         return 2
 
-    try:
-        shared_glossary = _shared_glossary(args.glossary)
-    except InputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
     store = ReviewStore(args.out)
     unit_options = UnitOptions(token_budget=args.token_budget)
     planned: list[tuple[Transcript, tuple[Unit, ...]]] = [

@@ -29,3 +29,15 @@ def test_bad_options_are_refused_before_any_work(tmp_path, capsys, option, messa
 def test_a_missing_input_path_is_an_error(tmp_path, capsys):
     assert main(["translate", str(tmp_path / "nope.srt")]) == 2
     assert "nope.srt: no such file or folder" in capsys.readouterr().err
+
+
+def test_a_bad_glossary_row_is_refused_by_file_and_line_before_the_model_loads(tmp_path, capsys):
+    (tmp_path / "talk.txt").write_text("مرحبا\n", encoding="utf-8")
+    glossary = tmp_path / "names.tsv"
+    glossary.write_text("صقر\tSaqr\nفقط عربي\n", encoding="utf-8")
+    assert (
+        main(["translate", str(tmp_path / "talk.txt"), "--glossary", str(glossary), "--model", "nope"]) == 2
+    )
+    assert f"{glossary}:2: a glossary row needs an Arabic term, a tab and its English rendering" in (
+        capsys.readouterr().err
+    )
