@@ -39,7 +39,7 @@ def as_aligned(name: str, reviewed: Sequence[ReviewedSentence]) -> AlignedTransc
     return AlignedTranscript(Transcript(name, "", ()), sentences, "")
 
 
-def _text(
+def _from_writer(
     render: Callable[[AlignedTranscript], str | None],
 ) -> Callable[[str, Sequence[ReviewedSentence]], bytes | None]:
     def renderer(name: str, reviewed: Sequence[ReviewedSentence]) -> bytes | None:
@@ -146,9 +146,9 @@ def _xml(root: ET.Element, doctype: str = "") -> bytes:
 Renderer = Callable[[str, Sequence[ReviewedSentence]], bytes | None]
 
 EXPORTERS: dict[str, tuple[str, Renderer]] = {
-    "srt": (".en.srt", _text(render_srt)),
-    "vtt": (".en.vtt", _text(lambda aligned: render_vtt(aligned, bilingual=False))),
-    "bilingual-vtt": (".bilingual.vtt", _text(render_vtt)),
+    "srt": (".en.srt", _from_writer(render_srt)),
+    "vtt": (".en.vtt", _from_writer(lambda aligned: render_vtt(aligned, bilingual=False))),
+    "bilingual-vtt": (".bilingual.vtt", _from_writer(render_vtt)),
     "tsv": (".reviewed.tsv", render_tsv),
     "docx": (".docx", render_docx),
     "xliff": (".xlf", render_xliff),
