@@ -12,6 +12,7 @@ from pipeline.backends import BACKENDS, load_translator
 from pipeline.backends.common import DecodingOptions
 from pipeline.bench import add_arguments as add_bench_arguments
 from pipeline.bench import run as run_bench
+from pipeline.cache import CachedTranslator, TranslationCache
 from pipeline.errors import InputError, ModelNotAvailable
 from pipeline.glossary import Term, glossary_for, read_glossary
 from pipeline.presets import DEFAULT_PRESET, Preset, download, models_folder, presets, resolve, where
@@ -21,7 +22,7 @@ from pipeline.records import Transcript, Unit
 from pipeline.review.exports import EXPORTERS, export
 from pipeline.review.imports import import_review
 from pipeline.review.store import DATABASE, ReviewStore
-from pipeline.run import Summary, output_folder, translate_units, write_outputs
+from pipeline.run import Summary, output_folder, output_lock, translate_units, write_outputs
 from pipeline.units import UnitOptions, build_units
 from pipeline.writers import WRITERS
 
@@ -193,14 +194,12 @@ def _decoding_options(args: argparse.Namespace, preset: Preset | None) -> Decodi
 
 
 def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from tqdm import tqdm
-
     formats = [name.strip() for name in args.formats.split(",") if name.strip()]
     unknown = sorted(set(formats) - set(WRITERS))
     if unknown:
         parser.error(f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(WRITERS)}")
-    counts = (args.beam, args.batch_size, args.workers)
-    if any(count is not None and count < 1 for count in counts) or args.token_budget < 8:
+    sizes = (args.beam, args.batch_size, args.workers)
+    if any(size is not None and size < 1 for size in sizes) or args.token_budget < 8:
         parser.error("--beam, --batch-size and --workers must be at least 1, --token-budget at least 8")
     started = time.perf_counter()
     summary = Summary()
@@ -219,10 +218,31 @@ def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
     try:
         choice = resolve(args.model)
-        translator = load_translator(args.backend, choice.source, _decoding_options(args, choice.preset))
+        backend = load_translator(args.backend, choice.source, _decoding_options(args, choice.preset))
     except (ModelNotAvailable, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    with output_lock(args.out):  # nothing is written to the output folder before this
+        translator = CachedTranslator(backend, TranslationCache(args.out))
+        _translate_all(args, transcripts, translator, formats, shared_glossary, summary)
+    summary.seconds = time.perf_counter() - started
+    cached, translated = translator.counts.cached, translator.counts.translated
+    if cached:
+        summary.notes.append(f"{cached} of {cached + translated} units came from the translation cache")
+    print(summary.format())
+    return 1 if summary.failures else 0
+
+
+def _translate_all(
+    args: argparse.Namespace,
+    transcripts: list[Transcript],
+    translator: CachedTranslator,
+    formats: list[str],
+    shared_glossary: list[Term],
+    summary: Summary,
+) -> None:
+    """Units, translation, alignment, the output files and the review database, transcript by transcript."""
+    from tqdm import tqdm
 
     store = ReviewStore(args.out)
     unit_options = UnitOptions(token_budget=args.token_budget)
@@ -248,9 +268,6 @@ def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             if len(written) < len(formats):
                 summary.notes.append(f"{transcript.name}: no times in the input, so no subtitle files")
             tqdm.write(f"{transcript.source} -> {output_folder(args.out, transcript)}", file=sys.stderr)
-    summary.seconds = time.perf_counter() - started
-    print(summary.format())
-    return 1 if summary.failures else 0
 
 
 def _shared_glossary(path: Path | None) -> list[Term]:

@@ -7,6 +7,7 @@ family and language codes, the decoding defaults and the alignment layer and hea
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tomllib
 from dataclasses import dataclass, fields
@@ -55,6 +56,19 @@ def presets() -> dict[str, Preset]:
 
 def has_weights(folder: Path) -> bool:
     return folder.is_dir() and any((folder / name).exists() for name in WEIGHT_FILES)
+
+
+def model_fingerprint(folder: Path) -> str:
+    """A hash of every file that makes the model what it is (configuration, weights, tokenizer): the
+    model's identity for converted copies and cached translations, whatever its name or path."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and not path.name.startswith(".") and path.suffix != ".md":
+            digest.update(f"{path.name}\0".encode())
+            with path.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()
 
 
 def cached_folder(hub_id: str) -> Path | None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import fcntl
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +17,7 @@ from pipeline.units import UnitOptions, build_units
 from pipeline.writers import WRITERS
 from pipeline.writers.common import atomic_write
 
+LOCK = ".translate.lock"
 EMPTY = Translation(tokens=(), logprobs=(), attention=None, truncated=False)
 
 
@@ -44,6 +48,28 @@ def output_folder(out: Path, transcript: Transcript) -> Path:
             transcript.source, f"the file name gives no usable output folder name ({transcript.name!r})"
         )
     return folder
+
+
+@contextmanager
+def output_lock(out: Path) -> Iterator[None]:
+    """One `translate` run per output folder at a time: two would interleave their writes to the
+    review database and the cache. The lock goes with the process, however it ends."""
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / LOCK).open("a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise InputError(
+                str(out),
+                f"{holder} is translating into this folder; wait for it to finish or use another --out",
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"translate run (pid {os.getpid()})")
+        handle.flush()
+        yield
 
 
 def write_outputs(aligned: AlignedTranscript, out: Path, formats: Sequence[str]) -> list[Path]:

@@ -3,7 +3,8 @@ length order, and source-token attention summed into source-word attention."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -140,12 +141,59 @@ def resolve_device(device: str, cuda_available: bool) -> str:
     return device
 
 
+@dataclass(frozen=True)
+class Batch:
+    """Units translated together: their positions in the input, their encodings, their shared cap."""
+
+    indices: tuple[int, ...]
+    units: tuple[Encoded, ...]
+    cap: int
+
+
+def gather(
+    count: int,
+    finished: Iterable[tuple[Batch, list[Translation]]],
+    progress: Callable[[int], None] | None = None,
+) -> list[Translation]:
+    """Batch results back into input order; `progress` hears how many units each batch held."""
+    results: dict[int, Translation] = {}
+    for batch, translations in finished:
+        results.update(zip(batch.indices, translations, strict=True))
+        if progress is not None:
+            progress(len(batch.indices))
+    return [results[i] for i in range(count)]
+
+
+# Options that change what a backend outputs; batch size, workers and device only change how fast.
+OUTPUT_OPTIONS = (
+    "max_new_tokens",
+    "min_new_tokens",
+    "alignment_layer",
+    "alignment_heads",
+    "compute_type",
+    "max_positions",
+    "family",
+    "source_lang",
+    "target_lang",
+)
+
+
+def output_signature(backend: str, model_fingerprint: str, options: DecodingOptions, beam: int) -> str:
+    """Everything that decides a unit's translation, as one string (the translation cache's key)."""
+    chosen = {name: getattr(options, name) for name in OUTPUT_OPTIONS}
+    return json.dumps(
+        {"backend": backend, "model": model_fingerprint, "beam": beam, **chosen}, sort_keys=True
+    )
+
+
 class BatchedTranslator:
     """What both backends do around their own batch step: encode words, cap lengths, batch in length
-    order. A subclass sets `name`, `options`, `beam`, `encoder` and `target_prefix` (tokens forced first
-    in the output and removed from it), and implements `_translate_batch` (or `_run_batches`)."""
+    order. A subclass sets `name`, `signature` (see output_signature), `options`, `beam`, `encoder`
+    and `target_prefix` (tokens forced first in the output and removed from it), and implements
+    `_translate_batch` (or `run`)."""
 
     name: str
+    signature: str
     options: DecodingOptions
     beam: int
     encoder: WordEncoder
@@ -154,25 +202,26 @@ class BatchedTranslator:
     def count_tokens(self, text: str) -> int:
         return len(self.encoder.pieces(text))
 
+    def plan(self, units: Sequence[Sequence[str]]) -> list[Batch]:
+        """The batches these units are translated in: a function of all the units, so a resumed run
+        that plans the same units gets the same batches, and the same numbers, as an uninterrupted one."""
+        encoded = [self.encoder.encode(words) for words in units]
+        caps = [self.encoder.length_cap(len(unit.pieces), self.options) for unit in encoded]
+        return [
+            Batch(tuple(indices), tuple(encoded[i] for i in indices), caps[indices[0]])
+            for indices in length_ordered_batches(encoded, caps, batch_size(self.options, self.beam))
+        ]
+
     def translate(
         self, units: Sequence[Sequence[str]], progress: Callable[[int], None] | None = None
     ) -> list[Translation]:
-        """Results in input order; `progress` hears how many units each finished batch held."""
-        encoded = [self.encoder.encode(words) for words in units]
-        caps = [self.encoder.length_cap(len(unit.pieces), self.options) for unit in encoded]
-        batches = length_ordered_batches(encoded, caps, batch_size(self.options, self.beam))
-        runs = self._run_batches([([encoded[i] for i in batch], caps[batch[0]]) for batch in batches])
-        results: dict[int, Translation] = {}
-        for batch, translations in zip(batches, runs, strict=True):
-            results.update(zip(batch, translations, strict=True))
-            if progress is not None:
-                progress(len(batch))
-        return [results[i] for i in range(len(encoded))]
+        batches = self.plan(units)
+        return gather(len(units), zip(batches, self.run(batches), strict=True), progress)
 
-    def _run_batches(self, batches: list[tuple[list[Encoded], int]]) -> Iterator[list[Translation]]:
+    def run(self, batches: Sequence[Batch]) -> Iterator[list[Translation]]:
         """Each batch's translations, in order; a backend that runs batches in parallel overrides this."""
-        for batch, cap in batches:
-            yield self._translate_batch(batch, cap)
+        for batch in batches:
+            yield self._translate_batch(list(batch.units), batch.cap)
 
     def _translate_batch(self, batch: list[Encoded], cap: int) -> list[Translation]:
         raise NotImplementedError

@@ -18,7 +18,7 @@ import json
 import os
 import shutil
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import ctranslate2
@@ -26,18 +26,18 @@ import numpy as np
 from ctranslate2.converters import TransformersConverter
 
 from pipeline.backends.common import (
+    Batch,
     BatchedTranslator,
     DecodingOptions,
     Encoded,
+    output_signature,
     resolve_device,
     source_and_target_tokens,
     word_attention,
 )
-from pipeline.backends.hf import load_model, load_tokenizer
-from pipeline.presets import WEIGHT_FILES, cached_folder
+from pipeline.backends.hf import load_tokenizer, model_folder
+from pipeline.presets import model_fingerprint
 from pipeline.records import Translation
-
-_MODEL_FILES = ("config.json", "generation_config.json", *WEIGHT_FILES)
 
 
 def cache_root() -> Path:
@@ -58,7 +58,11 @@ class CT2Translator(BatchedTranslator):
         positions = config.get("max_position_embeddings", 512)
         self.encoder, self.target_prefix = source_and_target_tokens(tokenizer, positions, options)
         alignment = (options.alignment_layer, options.alignment_heads)
-        converted = convert(folder, self.compute_type, cache_root(), alignment)
+        model_hash = model_fingerprint(folder)
+        self.signature = output_signature(
+            f"ct2 {ctranslate2.__version__} {self.compute_type}", model_hash, options, self.beam
+        )
+        converted = convert(folder, self.compute_type, cache_root(), alignment, model_hash)
         self.workers, threads = thread_layout(self.device, options.workers, len(os.sched_getaffinity(0)))
         self.translator = ctranslate2.Translator(
             str(converted),
@@ -68,12 +72,13 @@ class CT2Translator(BatchedTranslator):
             intra_threads=threads,
         )
 
-    def _run_batches(self, batches: list[tuple[list[Encoded], int]]) -> Iterator[list[Translation]]:
+    def run(self, batches: Sequence[Batch]) -> Iterator[list[Translation]]:
         """Batches are submitted ahead to CTranslate2's workers, which run them at once on the shared
         weights, and collected in order; at most two per worker wait, so results never pile up."""
         pending: deque[tuple[list[Encoded], int, list]] = deque()
-        for batch, cap in batches:
-            pending.append((batch, cap, self._submit(batch, cap)))
+        for batch in batches:
+            units = list(batch.units)
+            pending.append((units, batch.cap, self._submit(units, batch.cap)))
             if len(pending) > 2 * self.workers:
                 yield self._collect(*pending.popleft())
         while pending:
@@ -125,19 +130,6 @@ def thread_layout(device: str, workers: int | None, cores: int) -> tuple[int, in
     return workers, max(1, cores // workers)
 
 
-def model_folder(model_name: str) -> Path:
-    """A local folder as given, or the hub cache's snapshot of a hub id (fetched first if need be)."""
-    local = Path(model_name).expanduser()
-    if local.is_dir():
-        return local
-    cached = cached_folder(model_name)
-    if cached is None:
-        load_model(model_name)  # downloads when the hub answers, else explains what to do
-        cached = cached_folder(model_name)
-    assert cached is not None
-    return cached
-
-
 def _generation_beams(folder: Path) -> int:
     path = folder / "generation_config.json"
     if path.exists():
@@ -145,28 +137,24 @@ def _generation_beams(folder: Path) -> int:
     return 1
 
 
-def fingerprint(folder: Path) -> str:
-    """A hash of the model's configuration and weights, and of the converter's version."""
-    digest = hashlib.sha256(ctranslate2.__version__.encode())
-    for name in _MODEL_FILES:
-        path = folder / name
-        if path.exists():
-            digest.update(name.encode())
-            with path.open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-    return digest.hexdigest()
-
-
-def convert(folder: Path, quantization: str, root: Path, alignment: tuple[int, int] = (-1, 1)) -> Path:
-    """Convert once; later runs find the cached folder. A half-finished conversion never counts.
+def convert(
+    folder: Path,
+    quantization: str,
+    root: Path,
+    alignment: tuple[int, int] = (-1, 1),
+    model_hash: str | None = None,
+) -> Path:
+    """Convert once; later runs find the cached folder, keyed by the model files' hash (`model_hash`
+    when the caller has it), the converter's version and the quantisation. A half-finished conversion
+    never counts.
 
     `alignment` is the decoder layer and the number of its first heads whose averaged cross-attention
     the converted model returns; CTranslate2 fixes both at conversion.
     """
     layer, heads = alignment
     suffix = "" if alignment == (-1, 1) else f"-a{layer}x{heads}"
-    target = root / f"{fingerprint(folder)[:20]}-{quantization}{suffix}"
+    key = hashlib.sha256(f"{ctranslate2.__version__}\0{model_hash or model_fingerprint(folder)}".encode())
+    target = root / f"{key.hexdigest()[:20]}-{quantization}{suffix}"
     if (target / "model.bin").exists():
         return target
     root.mkdir(parents=True, exist_ok=True)

@@ -17,16 +17,19 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import torch
+import transformers
 
 from pipeline.backends.common import (
     BatchedTranslator,
     DecodingOptions,
     Encoded,
+    output_signature,
     resolve_device,
     source_and_target_tokens,
     word_attention,
 )
 from pipeline.errors import ModelNotAvailable
+from pipeline.presets import cached_folder, model_fingerprint
 from pipeline.records import Translation
 
 if TYPE_CHECKING:
@@ -43,6 +46,9 @@ class HFTranslator(BatchedTranslator):
         self.tokenizer = tokenizer
         self.model = model.to(self.device).eval()
         self.beam = options.beam or model.generation_config.num_beams or 1
+        self.signature = output_signature(
+            f"hf {transformers.__version__}", model_fingerprint(model_folder(model_name)), options, self.beam
+        )
         positions = getattr(model.config, "max_position_embeddings", 512)
         self.encoder, self.target_prefix = source_and_target_tokens(tokenizer, positions, options)
         self._decoder_prefix = [
@@ -120,6 +126,19 @@ class HFTranslator(BatchedTranslator):
                 )
             )
         return translations
+
+
+def model_folder(model_name: str) -> Path:
+    """A local folder as given, or the hub cache's snapshot of a hub id (fetched first if need be)."""
+    local = Path(model_name).expanduser()
+    if local.is_dir():
+        return local
+    cached = cached_folder(model_name)
+    if cached is None:
+        load_model(model_name)  # downloads when the hub answers, else explains what to do
+        cached = cached_folder(model_name)
+    assert cached is not None
+    return cached
 
 
 def load_tokenizer(model_name: str) -> PreTrainedTokenizerBase:
