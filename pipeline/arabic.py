@@ -49,6 +49,13 @@ class Boundary(IntEnum):
     SENTENCE = 5
 
 
+ARABIC_SCRIPT = re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
+
+
+def has_arabic(text: str) -> bool:
+    return ARABIC_SCRIPT.search(text) is not None
+
+
 def normalize_word(text: str) -> str:
     """Compatibility forms (presentation forms, ligatures) decomposed; tatweel, diacritics and
     invisible controls dropped; Arabic-Indic digits made ASCII."""

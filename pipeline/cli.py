@@ -297,6 +297,7 @@ def _read_all(paths: list[Path], encoding: str | None, out: Path, summary: Summa
             continue
         folders[folder] = str(path)
         transcripts.append(transcript)
+        summary.notes.extend(transcript.warnings)
     return transcripts
 
 

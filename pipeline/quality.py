@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from pipeline.arabic import has_arabic
 
 
 @dataclass(frozen=True)
@@ -47,13 +48,13 @@ def _length_ratio(evidence: Evidence, limits: Thresholds) -> bool:
     return not limits.min_length_ratio <= ratio <= limits.max_length_ratio
 
 
-_ARABIC_SCRIPT = re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
-
 FLAG_CHECKS: dict[str, Callable[[Evidence, Thresholds], bool]] = {
     "empty": lambda evidence, _: not evidence.en.strip(),
     "repetition": _repetition,
     "length-ratio": _length_ratio,
-    "untranslated": lambda evidence, _: bool(_ARABIC_SCRIPT.search(evidence.en)),
+    "untranslated": lambda evidence, _: has_arabic(evidence.en),
+    # Letters but no Arabic (English or French in the transcript): passed through, not translated.
+    "not-arabic": lambda evidence, _: any(c.isalpha() for c in evidence.ar) and not has_arabic(evidence.ar),
     "truncated": lambda evidence, _: evidence.truncated,
     "low-confidence": lambda evidence, limits: confidence(evidence.logprobs) < limits.low_confidence,
 }

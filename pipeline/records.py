@@ -22,6 +22,7 @@ class Transcript:
     name: str  # the file stem; outputs go to <out>/<name>/
     source: str  # the path it was read from
     segments: tuple[Segment, ...]
+    warnings: tuple[str, ...] = ()  # what was odd but readable, e.g. cues out of time order
 
 
 @dataclass(frozen=True)

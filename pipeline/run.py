@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.align import align_transcript
+from pipeline.align import WORD_START, align_transcript
+from pipeline.arabic import has_arabic
 from pipeline.backends import Translator
 from pipeline.errors import InputError
 from pipeline.records import AlignedTranscript, Transcript, Translation, Unit
@@ -33,11 +34,27 @@ def translate_units(
     translator: Translator,
     progress: Callable[[int], None] | None = None,
 ) -> AlignedTranscript:
-    """Translate the units that have text (the others get an empty translation), then align."""
-    wanted = [unit for unit in units if unit.text]
+    """Translate the units with Arabic in them; text without Arabic script (English, French, numbers)
+    passes through as it is, and empty units get an empty translation. Then align."""
+    wanted = [unit for unit in units if has_arabic(unit.text)]
     translated = iter(translator.translate([unit.model_words for unit in wanted], progress))
-    translations = [next(translated) if unit.text else EMPTY for unit in units]
+    translations = [
+        next(translated) if has_arabic(unit.text) else passthrough(unit) if unit.text else EMPTY
+        for unit in units
+    ]
     return align_transcript(transcript, units, translations, translator.name)
+
+
+def passthrough(unit: Unit) -> Translation:
+    """The unit's own words as the 'translation', each token attending to its own word."""
+    words = [(index, word) for index, word in enumerate(unit.model_words) if word]
+    attention = tuple(tuple(1.0 if j == index else 0.0 for j in range(len(unit.words))) for index, _ in words)
+    return Translation(
+        tokens=tuple(WORD_START + word for _, word in words),
+        logprobs=(0.0,) * len(words),
+        attention=attention,
+        truncated=False,
+    )
 
 
 def output_folder(out: Path, transcript: Transcript) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,7 +35,31 @@ def read_transcript(path: Path, encoding: str | None = None) -> Transcript:
         )
     text = decode(path.read_bytes(), str(path), encoding)
     segments = with_unique_ids(reader(text, str(path)))
-    return Transcript(name=path.stem, source=str(path), segments=segments)
+    if not any(segment.text.strip() for segment in segments):
+        raise InputError(str(path), "holds no text to translate (empty, or only blank cues)")
+    return Transcript(
+        name=path.stem, source=str(path), segments=segments, warnings=timing_warnings(path, segments)
+    )
+
+
+def timing_warnings(path: Path, segments: tuple[Segment, ...]) -> tuple[str, ...]:
+    """Cues that start before the one above them, or overlap it: kept in file order, but worth a look.
+    One line per kind, with the count and the first place."""
+    found: dict[str, list[Segment]] = {
+        "start before the cue above them": [],
+        "overlap the cue above them": [],
+    }
+    timed = [s for s in segments if s.start is not None and s.end is not None]
+    for above, cue in itertools.pairwise(timed):
+        if cue.start < above.start:
+            found["start before the cue above them"].append(cue)
+        elif cue.start < above.end:
+            found["overlap the cue above them"].append(cue)
+    return tuple(
+        f"{path}:{cues[0].line}: {len(cues)} cue(s) {kind} (kept in file order)"
+        for kind, cues in found.items()
+        if cues
+    )
 
 
 def find_transcripts(paths: list[Path]) -> list[Path]:

@@ -25,10 +25,22 @@ def blocks(text: str) -> Iterator[Block]:
                 first = number
             current.append(line.rstrip())
         elif current:
-            yield Block(first, tuple(current))
+            yield from _cues_run_together(Block(first, tuple(current)))
             current = []
     if current:
-        yield Block(first, tuple(current))
+        yield from _cues_run_together(Block(first, tuple(current)))
+
+
+def _cues_run_together(block: Block) -> Iterator[Block]:
+    """Cues written without the blank line between them: every timing line after the first starts a
+    new cue, with the cue number on the line before it if there is one."""
+    starts = [0]
+    for index, line in enumerate(block.lines):
+        if index > 1 and is_timing(line) and any(is_timing(seen) for seen in block.lines[starts[-1] : index]):
+            number_above = index - 1 > starts[-1] and block.lines[index - 1].strip().isdigit()
+            starts.append(index - 1 if number_above else index)
+    for start, end in zip(starts, [*starts[1:], len(block.lines)], strict=True):
+        yield Block(block.first_line + start, block.lines[start:end])
 
 
 _ARROW = re.compile(r"^\s*(\S+)\s+-->\s+(\S+)")
