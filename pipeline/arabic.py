@@ -52,6 +52,15 @@ class Boundary(IntEnum):
 ARABIC_SCRIPT = re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
 
 
+# Marks, embeddings, overrides and isolates that change the order in which text is displayed.
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible_controls(text: str) -> str:
+    """Bidirectional controls as visible ⟨U+202E⟩ tags, so they cannot reorder what a reviewer sees."""
+    return BIDI_CONTROLS.sub(lambda control: f"⟨U+{ord(control.group()):04X}⟩", text)
+
+
 def has_arabic(text: str) -> bool:
     return ARABIC_SCRIPT.search(text) is not None
 

@@ -1,6 +1,7 @@
 """A self-contained review page: English beside Arabic, times, speakers, flags, word-link hovering.
 
-Every transcript string reaches the page through Jinja2's autoescaping; the page's script reads only
+Every transcript string reaches the page through Jinja2's autoescaping, with bidirectional controls
+shown as visible tags (they would reorder the text around them); the page's script reads only
 data attributes, never transcript text, so nothing in a transcript can run.
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from pipeline.arabic import visible_controls
 from pipeline.records import AlignedTranscript
 from pipeline.writers.common import timecode
 
@@ -23,9 +25,10 @@ def render_html(aligned: AlignedTranscript) -> str:
                 "sentence": s,
                 "time": "" if s.start is None else f"{timecode(s.start)} – {timecode(s.end or s.start)}",
                 "en_words": [
-                    (word, " ".join(map(str, linked.get(i, [])))) for i, word in enumerate(s.en.split())
+                    (visible_controls(word), " ".join(map(str, linked.get(i, []))))
+                    for i, word in enumerate(s.en.split())
                 ],
-                "ar_words": s.ar.split(),
+                "ar_words": [visible_controls(word) for word in s.ar.split()],
             }
         )
     flagged = sum(1 for s in aligned.sentences if s.flags)
@@ -33,4 +36,5 @@ def render_html(aligned: AlignedTranscript) -> str:
         loader=PackageLoader("pipeline", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
     )
+    environment.filters["visible"] = visible_controls
     return environment.get_template("review.html.j2").render(aligned=aligned, rows=rows, flagged=flagged)

@@ -14,10 +14,14 @@ let current = null; // id of the selected sentence
 let editing = null; // id of the sentence whose English or comment is open for editing
 const conflicts = new Map(); // id -> the fields a refused save tried to write, until the reviewer decides
 
+// Bidirectional controls in a transcript would reorder what the reviewer sees: show them as tags.
+const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const showControls = (text) => text.replace(BIDI, (c) => `⟨U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}⟩`);
+
 function el(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
+  if (text !== undefined) node.textContent = showControls(String(text));
   return node;
 }
 
@@ -42,7 +46,7 @@ function render(data) {
   e.dataset.status = data.status;
   e.querySelector(".index").textContent = `#${data.index}`;
   e.querySelector(".time").textContent = data.start === null ? "" : `${timecode(data.start)} – ${timecode(data.end)}`;
-  e.querySelector(".speaker").textContent = data.speaker || "";
+  e.querySelector(".speaker").textContent = showControls(data.speaker || "");
   const status = e.querySelector(".status");
   status.textContent = data.status;
   status.className = `status ${data.status}`;
@@ -80,10 +84,6 @@ function render(data) {
     if (data.comment) extra.append(el("div", "", `Comment: ${data.comment}`));
   }
   return row;
-}
-
-function visible(id) {
-  return !rows.get(id).element.hidden;
 }
 
 function applyView() {
