@@ -148,13 +148,15 @@ def load_tokenizer(model_name: str) -> PreTrainedTokenizerBase:
 
 
 def load_model(model_name: str) -> PreTrainedModel:
-    """Eager attention: as fast as SDPA on CPU here, and the only kind that returns attention weights."""
+    """Eager attention: as fast as SDPA on CPU here, and the only kind that returns attention weights.
+    A folder with safetensors weights is loaded from them only: a pickle beside them is never opened."""
     from transformers import AutoModelForSeq2SeqLM
 
+    safetensors_only = (Path(model_name).expanduser() / "model.safetensors").is_file() or None
     return _from_local_or_hub(
         model_name,
         lambda source, **kwargs: AutoModelForSeq2SeqLM.from_pretrained(
-            source, attn_implementation="eager", **kwargs
+            source, attn_implementation="eager", use_safetensors=safetensors_only, **kwargs
         ),
     )
 
