@@ -79,7 +79,9 @@ def test_cross_origin_and_non_json_writes_are_refused(client):
         "/t/..%2F..%2Fetc%2Fpasswd",
         "/t/nope",
         "/api/t/..%2Freview.sqlite3/sentences",
+        "/api/t/..%2F..%2Fetc/sentences/x/history",
         "/static/..%2F..%2Fstore.py",
+        "/static/../store.py",
     ],
 )
 def test_names_and_static_paths_never_reach_files_outside_the_app(client, path):

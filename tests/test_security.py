@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import shutil
 from html.parser import HTMLParser
@@ -120,4 +121,20 @@ def test_a_pickle_beside_safetensors_weights_is_never_opened(tiny_model, tmp_pat
     (folder / "pytorch_model.bin").write_bytes(pickle.dumps(Trap(marker)))
     load_model(str(folder))
     convert(folder, "int8", tmp_path / "ct2")
+    assert not marker.exists()
+
+
+def test_code_shipped_with_a_model_is_never_run(tiny_model, tmp_path):
+    from pipeline.backends.hf import load_tokenizer
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model, folder)
+    marker = tmp_path / "pwned"
+    (folder / "evil.py").write_text(f"open({str(marker)!r}, 'w').write('remote code ran')\n")
+    for name, key in (("config.json", "AutoModelForSeq2SeqLM"), ("tokenizer_config.json", "AutoTokenizer")):
+        config = json.loads((folder / name).read_text())
+        config["auto_map"] = {key: "evil.Evil"}
+        (folder / name).write_text(json.dumps(config))
+    load_model(str(folder))
+    load_tokenizer(str(folder))
     assert not marker.exists()
