@@ -7,6 +7,7 @@ CI and is skipped, saying why, on a developer machine.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -30,10 +31,13 @@ def app_url(tmp_path):
     expect.set_options(timeout=20_000)  # a busy 2-core CI machine is slower than 5 s now and then
     pairs = [
         ("مرحبا بكم في البرنامج.", "Welcome to the programme."),
-        (f"نص فيه {PAYLOAD}", f"Text with {PAYLOAD}"),
+        (f"نص \u202eفيه {PAYLOAD}", f"Text with {PAYLOAD}"),  # a right-to-left override, and markup
         *[(f"الجملة رقم {n}.", f"Sentence number {n}.") for n in range(3, 2200)],
     ]
-    ReviewStore(tmp_path).sync(aligned("interview", pairs))
+    transcript = aligned("interview", pairs)
+    hostile = replace(transcript.sentences[1], speaker=PAYLOAD)
+    sentences = (transcript.sentences[0], hostile, *transcript.sentences[2:])
+    ReviewStore(tmp_path).sync(replace(transcript, sentences=sentences))
     with serving(tmp_path) as url:
         yield url, tmp_path
 
@@ -72,6 +76,8 @@ def test_a_reviewer_edits_and_approves_with_the_keyboard_and_finds_it_after_relo
         expect(second.locator(".en")).to_contain_text(PAYLOAD)  # shown as text...
         assert page.evaluate("window.pwned") is None  # ...and never run
         assert second.locator(".en img").count() == 0
+        expect(second.locator(".speaker")).to_have_text(PAYLOAD)
+        expect(second.locator(".ar")).to_contain_text("⟨U+202E⟩فيه")  # the override is shown, not obeyed
 
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "review-app.png"))
