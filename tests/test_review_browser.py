@@ -79,6 +79,11 @@ def test_a_reviewer_edits_and_approves_with_the_keyboard_and_finds_it_after_relo
         expect(second.locator(".speaker")).to_have_text(PAYLOAD)
         expect(second.locator(".ar")).to_contain_text("⟨U+202E⟩فيه")  # the override is shown, not obeyed
 
+        page.select_option("#filter", "status:approved")
+        expect(page.locator("article.s:visible")).to_have_count(1)
+        page.select_option("#filter", "all")
+        expect(page.locator("article.s:visible")).to_have_count(2199)
+
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "review-app.png"))
         browser.close()

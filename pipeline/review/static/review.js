@@ -9,6 +9,8 @@ const list = document.getElementById("sentences");
 const rowTemplate = document.getElementById("row");
 const rows = new Map(); // id -> {data, element}
 let order = []; // ids in transcript order
+let view = []; // ids shown, in display order
+let place = new Map(); // id -> its position in view
 let seq = -1;
 let current = null; // id of the selected sentence
 let editing = null; // id of the sentence whose English or comment is open for editing
@@ -87,18 +89,23 @@ function render(data) {
 }
 
 function applyView() {
+  // Rows never move in the DOM (re-appending thousands of them costs seconds): the view sets each
+  // row's flex `order` and `hidden`, and keeps the shown ids in display order for the keyboard.
   const filter = document.getElementById("filter").value;
   const flag = document.getElementById("flag").value;
   const sort = document.getElementById("sort").value;
   const ids = [...order];
   if (sort === "confidence") ids.sort((a, b) => rows.get(a).data.confidence - rows.get(b).data.confidence);
-  for (const id of ids) {
-    const data = rows.get(id).data;
+  view = [];
+  ids.forEach((id, rank) => {
+    const { data, element } = rows.get(id);
     let show = filter === "all" || (filter === "flagged" ? data.flags.length > 0 : filter === `status:${data.status}`);
     if (flag && !data.flags.includes(flag)) show = false;
-    rows.get(id).element.hidden = !show;
-  }
-  list.replaceChildren(...ids.map((id) => rows.get(id).element));
+    element.style.order = rank;
+    element.hidden = !show;
+    if (show) view.push(id);
+  });
+  place = new Map(view.map((id, index) => [id, index]));
   counts();
 }
 
@@ -118,17 +125,9 @@ function select(id, scroll = true) {
 }
 
 function move(step) {
-  // Walk from the current row to the next shown one: constant time however long the transcript.
-  let element = current ? rows.get(current).element : null;
-  if (!element || element.hidden) {
-    element = [...list.children].find((e) => !e.hidden);
-  } else {
-    let next = element;
-    do next = step > 0 ? next.nextElementSibling : next.previousElementSibling;
-    while (next && next.hidden);
-    element = next || element;
-  }
-  if (element) select(element.dataset.id);
+  if (!view.length) return;
+  const at = place.get(current);
+  select(view[at === undefined ? 0 : Math.min(view.length - 1, Math.max(0, at + step))]);
 }
 
 async function save(id, fields) {
@@ -258,6 +257,7 @@ async function load() {
   seq = body.seq;
   if (first) {
     order = body.sentences.map((s) => s.id);
+    list.replaceChildren(...order.map((id) => rows.get(id).element));
     const flags = new Set(body.sentences.flatMap((s) => s.flags));
     const choice = document.getElementById("flag");
     for (const flag of [...flags].sort()) choice.append(el("option", "", flag));
