@@ -103,8 +103,10 @@ class CachedTranslator:
         keys = [self.cache.key(self.inner.signature, words) for words in units]
         found = self.cache.get(keys)
         batches = self.inner.plan(units)
-        done = [batch for batch in batches if all(keys[i] in found for i in batch.indices)]
-        todo = [batch for batch in batches if not all(keys[i] in found for i in batch.indices)]
+        done: list[Batch] = []
+        todo: list[Batch] = []
+        for batch in batches:
+            (done if all(keys[i] in found for i in batch.indices) else todo).append(batch)
         self.counts.cached += sum(len(batch.indices) for batch in done)
         self.counts.translated += sum(len(batch.indices) for batch in todo)
 

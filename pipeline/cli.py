@@ -8,6 +8,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from pipeline.arabic import has_arabic
 from pipeline.backends import BACKENDS, load_translator
 from pipeline.backends.common import DecodingOptions
 from pipeline.bench import add_arguments as add_bench_arguments
@@ -250,7 +251,7 @@ def _translate_all(
         (transcript, build_units(transcript, translator.count_tokens, unit_options))
         for transcript in transcripts
     ]
-    total = sum(1 for _, units in planned for unit in units if unit.text)
+    total = sum(1 for _, units in planned for unit in units if has_arabic(unit.text))  # what the model gets
     with tqdm(total=total, unit="unit", desc="translating", file=sys.stderr, dynamic_ncols=True) as bar:
         for transcript, units in planned:
             bar.set_postfix_str(transcript.name)
