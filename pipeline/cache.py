@@ -77,6 +77,15 @@ class TranslationCache:
             )
 
 
+@dataclass(frozen=True)
+class Plan:
+    """One job's units: their cache keys, the batches found whole in the cache, the batches to translate."""
+
+    keys: list[str]
+    done: list[tuple[Batch, list[Translation]]]
+    todo: list[Batch]
+
+
 @dataclass
 class CacheCounts:
     """How many units the last `translate` call took from the cache and how many it translated."""
@@ -100,21 +109,41 @@ class CachedTranslator:
     def translate(
         self, units: Sequence[Sequence[str]], progress: Callable[[int], None] | None = None
     ) -> list[Translation]:
+        [translations] = self.translate_many([units], progress)
+        return translations
+
+    def translate_many(
+        self, jobs: Sequence[Sequence[Sequence[str]]], progress: Callable[[int], None] | None = None
+    ) -> Iterator[list[Translation]]:
+        """Each job's translations (a job is one transcript's units), in order, as soon as the job is done.
+
+        Every job is planned on its own, exactly as `translate` plans it, so its batches and numbers do not
+        depend on the other jobs; the batches still to translate then go to the backend as one stream, so
+        its workers never wait at a transcript's end while the next one is collected."""
+        plans = [self._plan(units) for units in jobs]
+        stream = self.inner.run([batch for plan in plans for batch in plan.todo])
+        for units, plan in zip(jobs, plans, strict=True):
+            yield gather(len(units), self._finished(plan, stream), progress)
+
+    def _plan(self, units: Sequence[Sequence[str]]) -> Plan:
         keys = [self.cache.key(self.inner.signature, words) for words in units]
         found = self.cache.get(keys)
-        batches = self.inner.plan(units)
-        done: list[Batch] = []
-        todo: list[Batch] = []
-        for batch in batches:
-            (done if all(keys[i] in found for i in batch.indices) else todo).append(batch)
-        self.counts.cached += sum(len(batch.indices) for batch in done)
-        self.counts.translated += sum(len(batch.indices) for batch in todo)
+        plan = Plan(keys, [], [])
+        for batch in self.inner.plan(units):
+            if all(keys[i] in found for i in batch.indices):
+                plan.done.append((batch, [found[keys[i]] for i in batch.indices]))
+            else:
+                plan.todo.append(batch)
+        self.counts.cached += sum(len(batch.indices) for batch, _ in plan.done)
+        self.counts.translated += sum(len(batch.indices) for batch in plan.todo)
+        return plan
 
-        def finished() -> Iterator[tuple[Batch, list[Translation]]]:
-            for batch in done:
-                yield batch, [found[keys[i]] for i in batch.indices]
-            for batch, translations in zip(todo, self.inner.run(todo), strict=True):
-                self.cache.put({keys[i]: t for i, t in zip(batch.indices, translations, strict=True)})
-                yield batch, translations
-
-        return gather(len(units), finished(), progress)
+    def _finished(
+        self, plan: Plan, stream: Iterator[list[Translation]]
+    ) -> Iterator[tuple[Batch, list[Translation]]]:
+        """The plan's cached batches, then its batches from the stream, each stored as it arrives."""
+        yield from plan.done
+        for batch in plan.todo:
+            translations = next(stream)
+            self.cache.put({plan.keys[i]: t for i, t in zip(batch.indices, translations, strict=True)})
+            yield batch, translations

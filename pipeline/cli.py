@@ -5,16 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 
 from pipeline.arabic import has_arabic
-from pipeline.backends import BACKENDS, load_translator
+from pipeline.backends import BACKENDS
 from pipeline.backends.common import DecodingOptions
 from pipeline.bench import add_arguments as add_bench_arguments
 from pipeline.bench import run as run_bench
 from pipeline.cache import CachedTranslator, TranslationCache
-from pipeline.errors import InputError, ModelNotAvailable
+from pipeline.engines import ENGINES, EngineOptions, open_engine
+from pipeline.errors import EngineUnavailable, InputError, ModelNotAvailable
 from pipeline.glossary import Term, glossary_for, read_glossary
 from pipeline.presets import DEFAULT_PRESET, Preset, download, models_folder, presets, resolve, where
 from pipeline.random_model import FAMILY_WRITERS, SIZES, write_random_model
@@ -23,7 +25,7 @@ from pipeline.records import Transcript, Unit
 from pipeline.review.exports import EXPORTERS, export
 from pipeline.review.imports import import_review
 from pipeline.review.store import DATABASE, ReviewStore
-from pipeline.run import Summary, output_folder, output_lock, translate_units, write_outputs
+from pipeline.run import Summary, output_folder, output_lock, translate_archive, write_outputs
 from pipeline.units import UnitOptions, build_units
 from pipeline.writers import WRITERS
 
@@ -58,10 +60,25 @@ def main(argv: list[str] | None = None) -> int:
         "--batch-size", type=int, default=None, help="sentences per batch (default: 128 // beam)"
     )
     translate.add_argument(
+        "--engine",
+        choices=tuple(ENGINES),
+        default="local",
+        help="local (this process, default) or ray (model actors on a Ray cluster; pip install '.[ray]')",
+    )
+    translate.add_argument(
         "--workers",
         type=int,
         default=None,
-        help="ct2 only: batches translated at once (default: one per CPU core, each on one thread)",
+        help="batches translated at once: local ct2 workers (default: one per CPU core, each on one "
+        "thread), or ray model actors (default: one per GPU, else one per --worker-cpus cores)",
+    )
+    translate.add_argument(
+        "--ray-address",
+        default=None,
+        help="ray: the cluster to join, e.g. 10.0.0.5:6379 (default: $RAY_ADDRESS, else Ray starts here)",
+    )
+    translate.add_argument(
+        "--worker-cpus", type=int, default=1, help="ray: CPU cores per model actor (default: 1)"
     )
     translate.add_argument(
         "--source-lang",
@@ -173,9 +190,7 @@ def _import_review(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
 
 def _decoding_options(args: argparse.Namespace, preset: Preset | None) -> DecodingOptions:
     """The preset's defaults (a hub id or folder without one gets the model's own), then the flags."""
-    options = DecodingOptions(
-        batch_size=args.batch_size, device=args.device, compute_type=args.compute_type, workers=args.workers
-    )
+    options = DecodingOptions(batch_size=args.batch_size, device=args.device, compute_type=args.compute_type)
     if preset is not None:
         options = replace(
             options,
@@ -199,9 +214,11 @@ def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     unknown = sorted(set(formats) - set(WRITERS))
     if unknown:
         parser.error(f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(WRITERS)}")
-    sizes = (args.beam, args.batch_size, args.workers)
+    sizes = (args.beam, args.batch_size, args.workers, args.worker_cpus)
     if any(size is not None and size < 1 for size in sizes) or args.token_budget < 8:
-        parser.error("--beam, --batch-size and --workers must be at least 1, --token-budget at least 8")
+        parser.error(
+            "--beam, --batch-size, --workers and --worker-cpus must be at least 1, --token-budget at least 8"
+        )
     started = time.perf_counter()
     summary = Summary()
     shared_glossary = _shared_glossary(args.glossary)  # before the model loads: a bad file fails fast
@@ -217,15 +234,20 @@ def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         print(summary.format())
         return 1
 
-    try:
-        choice = resolve(args.model)
-        backend = load_translator(args.backend, choice.source, _decoding_options(args, choice.preset))
-    except (ModelNotAvailable, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    with output_lock(args.out):  # nothing is written to the output folder before this
-        translator = CachedTranslator(backend, TranslationCache(args.out))
-        _translate_all(args, transcripts, translator, formats, shared_glossary, summary)
+    engine = EngineOptions(workers=args.workers, address=args.ray_address, worker_cpus=args.worker_cpus)
+    with ExitStack() as running:
+        try:
+            choice = resolve(args.model)
+            options = _decoding_options(args, choice.preset)
+            backend = running.enter_context(
+                open_engine(args.engine, args.backend, choice.source, options, engine)
+            )
+        except (ModelNotAvailable, EngineUnavailable, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        with output_lock(args.out):  # nothing is written to the output folder before this
+            translator = CachedTranslator(backend, TranslationCache(args.out))
+            _translate_all(args, transcripts, translator, formats, shared_glossary, summary)
     summary.seconds = time.perf_counter() - started
     cached, translated = translator.counts.cached, translator.counts.translated
     if cached:
@@ -253,9 +275,8 @@ def _translate_all(
     ]
     total = sum(1 for _, units in planned for unit in units if has_arabic(unit.text))  # what the model gets
     with tqdm(total=total, unit="unit", desc="translating", file=sys.stderr, dynamic_ncols=True) as bar:
-        for transcript, units in planned:
-            bar.set_postfix_str(transcript.name)
-            aligned = translate_units(transcript, units, translator, bar.update)
+        for aligned in translate_archive(planned, translator, bar.update):
+            transcript = aligned.transcript
             written = write_outputs(aligned, args.out, formats)
             try:
                 terms = glossary_for(transcript.source, shared_glossary)

@@ -22,3 +22,8 @@ class InputError(Exception):
 
 class ModelNotAvailable(Exception):
     """The weights are not on disk and could not be fetched; the message says how to fix that."""
+
+
+class EngineUnavailable(Exception):
+    """The chosen engine cannot run: Ray is not installed, no cluster answers at the address, or the
+    model actors cannot start. The message says which, and how to fix it."""

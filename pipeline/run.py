@@ -12,6 +12,7 @@ from pathlib import Path
 from pipeline.align import WORD_START, align_transcript
 from pipeline.arabic import has_arabic
 from pipeline.backends import Translator
+from pipeline.cache import CachedTranslator
 from pipeline.errors import InputError
 from pipeline.records import AlignedTranscript, Transcript, Translation, Unit
 from pipeline.units import UnitOptions, build_units
@@ -34,15 +35,40 @@ def translate_units(
     translator: Translator,
     progress: Callable[[int], None] | None = None,
 ) -> AlignedTranscript:
-    """Translate the units with Arabic in them; text without Arabic script (English, French, numbers)
-    passes through as it is, and empty units get an empty translation. Then align."""
-    wanted = [unit for unit in units if has_arabic(unit.text)]
-    translated = iter(translator.translate([unit.model_words for unit in wanted], progress))
+    translations = translator.translate(model_inputs(units), progress)
+    return assemble(transcript, units, translations, translator.name)
+
+
+def translate_archive(
+    planned: Sequence[tuple[Transcript, Sequence[Unit]]],
+    translator: CachedTranslator,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[AlignedTranscript]:
+    """Transcript after transcript, aligned as soon as its units are back; the model works through the
+    whole archive's units as one stream (see CachedTranslator.translate_many)."""
+    jobs = [model_inputs(units) for _, units in planned]
+    for (transcript, units), translations in zip(
+        planned, translator.translate_many(jobs, progress), strict=True
+    ):
+        yield assemble(transcript, units, translations, translator.name)
+
+
+def model_inputs(units: Sequence[Unit]) -> list[tuple[str, ...]]:
+    """The words of the units the model translates: those with Arabic in them."""
+    return [unit.model_words for unit in units if has_arabic(unit.text)]
+
+
+def assemble(
+    transcript: Transcript, units: Sequence[Unit], translated: Sequence[Translation], model: str
+) -> AlignedTranscript:
+    """The model's translations of `model_inputs(units)`, with text without Arabic script (English,
+    French, numbers) passed through as it is and empty units given an empty translation; then align."""
+    translated_in_order = iter(translated)
     translations = [
-        next(translated) if has_arabic(unit.text) else passthrough(unit) if unit.text else EMPTY
+        next(translated_in_order) if has_arabic(unit.text) else passthrough(unit) if unit.text else EMPTY
         for unit in units
     ]
-    return align_transcript(transcript, units, translations, translator.name)
+    return align_transcript(transcript, units, translations, model)
 
 
 def passthrough(unit: Unit) -> Translation:

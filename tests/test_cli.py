@@ -15,8 +15,8 @@ def test_a_folder_without_transcripts_names_the_suffixes_looked_for(tmp_path, ca
     ("option", "message"),
     [
         (["--formats", "jsonl,pdf"], "unknown format(s) pdf"),
-        (["--beam", "0"], "--beam, --batch-size and --workers must be at least 1"),
-        (["--workers", "0"], "--beam, --batch-size and --workers must be at least 1"),
+        (["--beam", "0"], "--beam, --batch-size, --workers and --worker-cpus must be at least 1"),
+        (["--workers", "0"], "--beam, --batch-size, --workers and --worker-cpus must be at least 1"),
     ],
 )
 def test_bad_options_are_refused_before_any_work(tmp_path, capsys, option, message):

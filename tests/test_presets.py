@@ -53,7 +53,7 @@ def test_translate_takes_family_languages_and_alignment_from_the_preset_and_flag
         "max_positions = 256\nbeam = 1\nalignment_layer = -2\nalignment_heads = 16\n"
     )
     seen = []
-    monkeypatch.setattr("pipeline.cli.load_translator", lambda *call: seen.append(call) or sys.exit(0))
+    monkeypatch.setattr("pipeline.engines.load_translator", lambda *call: seen.append(call) or sys.exit(0))
     (tmp_path / "a.txt").write_text("مرحبا\n", encoding="utf-8")
     for flags in ([], ["--source-lang", "arz_Arab", "--beam", "3", "--workers", "2"]):
         with pytest.raises(SystemExit):

@@ -10,7 +10,7 @@ import importlib
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from pipeline.backends.common import DecodingOptions
+from pipeline.backends.common import BatchedTranslator, DecodingOptions
 from pipeline.records import Translation
 
 
@@ -34,6 +34,6 @@ BACKENDS: dict[str, str] = {
 }
 
 
-def load_translator(backend: str, model: str, options: DecodingOptions) -> Translator:
+def load_translator(backend: str, model: str, options: DecodingOptions) -> BatchedTranslator:
     module, _, name = BACKENDS[backend].partition(":")
     return getattr(importlib.import_module(module), name)(model, options)

@@ -4,6 +4,7 @@ length order, and source-token attention summed into source-word attention."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -131,6 +132,13 @@ def word_attention(token_attention: np.ndarray, unit: Encoded) -> tuple[tuple[fl
     totals = mass.sum(axis=1, keepdims=True)
     mass = np.where(totals > 0, mass / np.where(totals > 0, totals, 1), 1.0 / n_words)
     return tuple(tuple(row) for row in mass.tolist())
+
+
+def cpu_cores() -> int:
+    """Cores this process should use: OMP_NUM_THREADS when it is set (as torch reads it; Ray sets it to
+    the CPUs an actor holds), else every core the process may run on."""
+    threads = os.environ.get("OMP_NUM_THREADS", "")
+    return int(threads) if threads.isdigit() and int(threads) > 0 else len(os.sched_getaffinity(0))
 
 
 def resolve_device(device: str, cuda_available: bool) -> str:

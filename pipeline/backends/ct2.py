@@ -30,6 +30,7 @@ from pipeline.backends.common import (
     BatchedTranslator,
     DecodingOptions,
     Encoded,
+    cpu_cores,
     output_signature,
     resolve_device,
     source_and_target_tokens,
@@ -63,7 +64,7 @@ class CT2Translator(BatchedTranslator):
             f"ct2 {ctranslate2.__version__} {self.compute_type}", model_hash, options, self.beam
         )
         converted = convert(folder, self.compute_type, cache_root(), alignment, model_hash)
-        self.workers, threads = thread_layout(self.device, options.workers, len(os.sched_getaffinity(0)))
+        self.workers, threads = thread_layout(self.device, options.workers, cpu_cores())
         self.translator = ctranslate2.Translator(
             str(converted),
             device=self.device,

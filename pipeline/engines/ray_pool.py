@@ -1,0 +1,170 @@
+"""The Ray engine: a pool of model actors, each holding one backend (one per GPU, or per
+`worker_cpus` CPU cores), on a local Ray or an existing cluster.
+
+Only the batches travel. This process reads, cuts units, plans the batches (per transcript, exactly as
+the local engine does, with the tokenizer the actors describe), keeps the translation cache, aligns and
+writes; the actors run `BatchedTranslator.run` on the batches they are sent. A batch's numbers do not
+depend on which worker runs it (every CPU worker is single-threaded, as locally), so the outputs are
+byte-identical to the local engine's.
+
+An actor that dies (a killed process, a lost node) is restarted by Ray, which then re-runs the calls it
+had not answered; batches are pure functions of their units, so a re-run changes nothing. Finished
+transcripts are already written, and finished batches are in the cache, so even a lost driver resumes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections import deque
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from pipeline.errors import EngineUnavailable
+
+try:
+    import ray
+    from ray.exceptions import RayError
+except ModuleNotFoundError as missing:
+    raise EngineUnavailable(
+        "the ray engine needs Ray: pip install '.[ray]' (or run `make translate ENGINE=ray`)"
+    ) from missing
+
+from pipeline.backends import load_translator
+from pipeline.backends.common import Batch, BatchedTranslator, DecodingOptions, WordEncoder
+from pipeline.engines import EngineOptions
+from pipeline.records import Translation
+
+RESTARTS = 3  # times Ray restarts a dead actor (each restart reloads the model)
+RETRIES = 3  # times Ray re-sends a call that a dead actor had not answered
+AHEAD = 2  # calls waiting per actor: the next one is queued while the current one runs
+
+
+@dataclass(frozen=True)
+class Description:
+    """What the driver needs from a loaded backend to plan batches exactly as the backend would."""
+
+    name: str
+    signature: str
+    options: DecodingOptions
+    beam: int
+    encoder: WordEncoder
+    target_prefix: tuple[str, ...]
+    parallel: int  # batches the backend runs at once (its CTranslate2 workers; 1 for transformers)
+    node: str  # the actor's node address and process, for messages and for tests that kill it
+    pid: int
+
+
+@ray.remote(max_restarts=RESTARTS, max_task_retries=RETRIES)
+class ModelActor:
+    def __init__(self, backend: str, model: str, options: DecodingOptions):
+        self.translator = load_translator(backend, model, options)
+
+    def describe(self) -> Description:
+        t = self.translator
+        parallel = getattr(t, "workers", 1)
+        node = ray.util.get_node_ip_address()
+        return Description(
+            t.name, t.signature, t.options, t.beam, t.encoder, t.target_prefix, parallel, node, os.getpid()
+        )
+
+    def run(self, batches: list[Batch]) -> list[list[Translation]]:
+        return list(self.translator.run(batches))
+
+
+class RayTranslator(BatchedTranslator):
+    """Plans here, with the actors' own tokenizer and options; runs on the actors."""
+
+    def __init__(self, actors: Sequence, description: Description):
+        self.actors = list(actors)
+        self.name = description.name
+        self.signature = description.signature
+        self.options = description.options
+        self.beam = description.beam
+        self.encoder = description.encoder
+        self.target_prefix = description.target_prefix
+        self.parallel = description.parallel
+
+    def run(self, batches: Sequence[Batch]) -> Iterator[list[Translation]]:
+        """Groups of `parallel` batches go to the actors in turn, at most AHEAD calls waiting on each,
+        and come back in order."""
+        pending: deque = deque()
+        for number, first in enumerate(range(0, len(batches), self.parallel)):
+            actor = self.actors[number % len(self.actors)]
+            pending.append(actor.run.remote(list(batches[first : first + self.parallel])))
+            if len(pending) >= AHEAD * len(self.actors):
+                yield from ray.get(pending.popleft())
+        while pending:
+            yield from ray.get(pending.popleft())
+
+
+@contextmanager
+def ray_pool(
+    backend: str, model: str, options: DecodingOptions, engine: EngineOptions
+) -> Iterator[RayTranslator]:
+    """Joins the cluster at `engine.address` (else $RAY_ADDRESS, else starts Ray here; a Ray this
+    process already started is used as it is), starts the actors, and stops what it started."""
+    started = not ray.is_initialized()
+    if started:
+        try:
+            ray.init(address=engine.address, logging_level=logging.WARNING)
+        except (ConnectionError, RuntimeError, ValueError) as error:
+            raise EngineUnavailable(
+                f"Ray could not start or join {engine.address or 'a cluster'}: {error}"
+            ) from error
+    actors: list = []
+    try:
+        actors = _start_actors(backend, _model_path(model), options, engine)
+        description = _describe(actors)
+        nodes = len({node["NodeID"] for node in ray.nodes() if node["Alive"]})
+        address = ray.get_runtime_context().gcs_address
+        print(f"ray: {len(actors)} model actor(s), cluster of {nodes} node(s) at {address}", file=sys.stderr)
+        yield RayTranslator(actors, description)
+    finally:
+        for actor in actors:
+            ray.kill(actor)
+        if started:
+            ray.shutdown()
+
+
+def _model_path(model: str) -> str:
+    """A local folder as an absolute path (actors do not share this process's working directory)."""
+    return str(Path(model).resolve()) if Path(model).exists() else model
+
+
+def _start_actors(backend: str, model: str, options: DecodingOptions, engine: EngineOptions) -> list:
+    resources = ray.cluster_resources()
+    gpus = int(resources.get("GPU", 0)) if options.device != "cpu" else 0
+    cpus = int(resources.get("CPU", 0))
+    per_actor = {"num_gpus": 1, "num_cpus": 1} if gpus else {"num_gpus": 0, "num_cpus": engine.worker_cpus}
+    count = engine.workers or (gpus or max(1, cpus // engine.worker_cpus))
+    needed_cpus, needed_gpus = count * per_actor["num_cpus"], count * per_actor["num_gpus"]
+    if needed_cpus > cpus or needed_gpus > gpus:
+        raise EngineUnavailable(
+            f"{count} model actors need {needed_cpus} CPU cores and {needed_gpus} GPUs, and the cluster "
+            f"has {cpus} and {gpus}: use fewer --workers or --worker-cpus, or add nodes"
+        )
+    # An actor runs its batches as a local backend does on as many cores as it holds (Ray sets
+    # OMP_NUM_THREADS to them); its environment is its node's, as for any Ray job.
+    actor_options = replace(options, workers=None)
+    return [ModelActor.options(**per_actor).remote(backend, model, actor_options) for _ in range(count)]
+
+
+def _describe(actors: Sequence) -> Description:
+    """Every actor's backend, loaded; they must all translate alike, or the cache and the promise of
+    identical outputs would break."""
+    try:
+        descriptions = ray.get([actor.describe.remote() for actor in actors])
+    except RayError as error:
+        raise EngineUnavailable(f"the model actors could not load the model: {error}") from error
+    first = descriptions[0]
+    for other in descriptions[1:]:
+        if other.signature != first.signature:
+            raise EngineUnavailable(
+                f"the model actors differ: {first.node} has {first.signature}, {other.node} has "
+                f"{other.signature}; give every node the same model files and versions"
+            )
+    return first
