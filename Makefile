@@ -3,9 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+RAY_STAMP := $(VENV)/.installed-ray
 
 MODEL ?=
 BACKEND ?= ct2
+ENGINE ?= local
 INPUT ?= transcripts
 OUT ?= output
 ARGS ?=
@@ -18,8 +20,14 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-translate: $(STAMP)
-	$(PY) -m pipeline translate $(INPUT) --out $(OUT) --backend $(BACKEND) $(if $(MODEL),--model $(MODEL)) $(ARGS)
+# The optional Ray engine: installed for the tests and for `make translate ENGINE=ray`.
+$(RAY_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,ray]'
+	touch $(RAY_STAMP)
+
+# make translate [ENGINE=ray] [ARGS="--ray-address 10.0.0.5:6379 --workers 8"]
+translate: $(STAMP) $(if $(filter ray,$(ENGINE)),$(RAY_STAMP))
+	$(PY) -m pipeline translate $(INPUT) --out $(OUT) --backend $(BACKEND) --engine $(ENGINE) $(if $(MODEL),--model $(MODEL)) $(ARGS)
 
 # The local review app on 127.0.0.1 over the output folder: make review [OUT=output] [ARGS="--port 9000"]
 review: $(STAMP)
@@ -29,7 +37,7 @@ review: $(STAMP)
 export: $(STAMP)
 	$(PY) -m pipeline export --from $(OUT) --format $(or $(FORMAT),srt) $(ARGS)
 
-test: $(STAMP)
+test: $(RAY_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
@@ -50,7 +58,7 @@ random-model: $(STAMP)
 	$(PY) -m pipeline random-model --size $(or $(SIZE),tiny) models/random-$(or $(SIZE),tiny)
 
 # BENCHMARKS.md: forced-length contestants on the full-size random model (about 25 minutes on 2 cores).
-bench: $(STAMP)
+bench: $(RAY_STAMP)
 	test -d models/random-full || $(PY) -m pipeline random-model --size full models/random-full
 	$(PY) -m pipeline bench --model models/random-full $(ARGS)
 

@@ -22,7 +22,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -30,6 +31,8 @@ from pipeline.readers import read_transcript
 from pipeline.records import Translation
 
 CONTESTANTS = ("naive", "hf", "ct2", "raw-ct2")
+ENGINE_CONTESTANTS = ("local", "ray-1", "ray-2")  # the engines on an archive: this process, Ray actors
+ARCHIVE_TRANSCRIPTS = 10
 BENCH_DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "mgb3" / "segments.tsv"
 AGREEMENT_DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "tatoeba" / "ar.txt"
 
@@ -60,27 +63,41 @@ def write_interview(path: Path, segments: int) -> Path:
     return path
 
 
-class CountingTranslator:
-    """Wraps a backend and counts the target tokens it produced."""
+def write_archive(folder: Path, segments: int, transcripts: int) -> Path:
+    """The same utterances as `write_interview`, cut into (at most) `transcripts` files: an archive."""
+    folder.mkdir(parents=True, exist_ok=True)
+    whole = write_interview(folder / "all.tsv", segments)
+    header, *body = whole.read_text(encoding="utf-8").splitlines()
+    whole.unlink()
+    size = -(-len(body) // transcripts)
+    for number, first in enumerate(range(0, len(body), size)):
+        chunk = body[first : first + size]
+        (folder / f"talk{number:02}.tsv").write_text("\n".join([header, *chunk]) + "\n", encoding="utf-8")
+    return folder
+
+
+class CountingBackend:
+    """A backend whose batches' target tokens are counted; everything else is the backend's own."""
 
     def __init__(self, inner):
         self.inner = inner
-        self.name = inner.name
         self.tokens = 0
 
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
 
-    def translate(self, units: Sequence[Sequence[str]], progress: Callable[[int], None] | None = None):
-        translations: list[Translation] = self.inner.translate(units, progress)
-        self.tokens += sum(len(translation.tokens) for translation in translations)
-        return translations
-
-
-Work = Callable[[Path], int]
+    def run(self, batches: Sequence) -> Iterator[list[Translation]]:
+        for translations in self.inner.run(batches):
+            self.tokens += sum(len(translation.tokens) for translation in translations)
+            yield translations
 
 
-def _naive(model: str, beam: int, tokens: int) -> Work:
+Work = Callable[[Path], int]  # translates a transcript file or a folder of them; returns target tokens
+Contestant = Callable[[str, int, int], AbstractContextManager[Work]]  # (model, beam, tokens) -> loaded work
+
+
+@contextmanager
+def _naive(model: str, beam: int, tokens: int) -> Iterator[Work]:
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model)
@@ -100,32 +117,48 @@ def _naive(model: str, beam: int, tokens: int) -> Work:
             produced += len(tokenizer.convert_ids_to_tokens(output[0], skip_special_tokens=True))
         return produced
 
-    return work
+    yield work
 
 
-def _pipeline(backend: str) -> Callable[[str, int, int], Work]:
-    def contestant(model: str, beam: int, tokens: int) -> Work:
-        from pipeline.backends import load_translator
-        from pipeline.backends.common import DecodingOptions
-        from pipeline.run import translate_transcript, write_outputs
+def _pipeline(backend: str, engine: str = "local", workers: int | None = None) -> Contestant:
+    """The pipeline as `translate` runs it (units, the translation cache, the archive streamed through
+    the engine, alignment, every output format), without the review database."""
+
+    @contextmanager
+    def contestant(model: str, beam: int, tokens: int) -> Iterator[Work]:
+        from pipeline.backends.common import DecodingOptions, cpu_cores
+        from pipeline.cache import CachedTranslator, TranslationCache
+        from pipeline.engines import EngineOptions, open_engine
+        from pipeline.readers import find_transcripts
+        from pipeline.run import translate_archive, write_outputs
+        from pipeline.units import UnitOptions, build_units
         from pipeline.writers import WRITERS
 
         # tokens + 1: transformers counts the end token that Marian's generation config forces last.
         options = DecodingOptions(beam=beam, max_new_tokens=tokens + 1, min_new_tokens=tokens + 1)
-        translator = CountingTranslator(load_translator(backend, model, options))
+        # Ray's actors share every core of this machine between them, as the local engine's workers do.
+        settings = EngineOptions(workers=workers, worker_cpus=max(1, cpu_cores() // (workers or 1)))
+        with open_engine(engine, backend, model, options, settings) as loaded:
+            counting = CountingBackend(loaded)
 
-        def work(path: Path) -> int:
-            aligned = translate_transcript(read_transcript(path), translator)
-            with tempfile.TemporaryDirectory() as out:
-                write_outputs(aligned, Path(out), list(WRITERS))
-            return translator.tokens
+            def work(path: Path) -> int:
+                transcripts = [read_transcript(found) for found in find_transcripts([path])]
+                with tempfile.TemporaryDirectory() as out:
+                    translator = CachedTranslator(counting, TranslationCache(Path(out)))
+                    planned = [
+                        (t, build_units(t, translator.count_tokens, UnitOptions())) for t in transcripts
+                    ]
+                    for aligned in translate_archive(planned, translator):
+                        write_outputs(aligned, Path(out), list(WRITERS))
+                return counting.tokens
 
-        return work
+            yield work
 
     return contestant
 
 
-def _raw_ct2(model: str, beam: int, tokens: int) -> Work:
+@contextmanager
+def _raw_ct2(model: str, beam: int, tokens: int) -> Iterator[Work]:
     import ctranslate2
 
     from pipeline.backends.ct2 import cache_root, convert
@@ -147,14 +180,18 @@ def _raw_ct2(model: str, beam: int, tokens: int) -> Work:
             produced += sum(len(result.hypotheses[0]) for result in results)
         return produced
 
-    return work
+    yield work
 
 
-_CONTESTANTS: dict[str, Callable[[str, int, int], Work]] = {
+_CONTESTANTS: dict[str, Contestant] = {
     "naive": _naive,
     "hf": _pipeline("hf"),
     "ct2": _pipeline("ct2"),
     "raw-ct2": _raw_ct2,
+    # The engines, on the same segments cut into an archive.
+    "local": _pipeline("ct2"),
+    "ray-1": _pipeline("ct2", "ray", workers=1),
+    "ray-2": _pipeline("ct2", "ray", workers=2),
 }
 
 
@@ -283,13 +320,15 @@ def measure_review_app(sentences: int, browser_path: str) -> ReviewTiming:
 
 def run_contestant(contestant: str, model: str, beam: int, path: Path, tokens: int) -> Result:
     """In the child process: load (timed apart), then the translation work."""
+    from pipeline.readers import find_transcripts
+
     started = time.perf_counter()
-    work = _CONTESTANTS[contestant](model, beam, tokens)
-    loaded = time.perf_counter()
-    produced = work(path)
-    finished = time.perf_counter()
+    with _CONTESTANTS[contestant](model, beam, tokens) as work:
+        loaded = time.perf_counter()
+        produced = work(path)
+        finished = time.perf_counter()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    segments = len(read_transcript(path).segments)
+    segments = sum(len(read_transcript(found).segments) for found in find_transcripts([path]))
     return Result(contestant, beam, segments, produced, finished - loaded, loaded - started, peak)
 
 
@@ -298,14 +337,15 @@ def run_all(
 ) -> list[Result]:
     results = []
     with tempfile.TemporaryDirectory() as folder:
-        path = write_interview(Path(folder) / "interview.tsv", segments)
+        interview = write_interview(Path(folder) / "interview.tsv", segments)
+        archive = write_archive(Path(folder) / "archive", segments, ARCHIVE_TRANSCRIPTS)
         for beam in beams:
             for contestant in contestants:
                 job = {
                     "contestant": contestant,
                     "model": model,
                     "beam": beam,
-                    "path": str(path),
+                    "path": str(archive if contestant in ENGINE_CONTESTANTS else interview),
                     "tokens": tokens,
                 }
                 result = Result(**_child(job))
@@ -368,6 +408,29 @@ def _review_timings(counts: Sequence[int]) -> list[ReviewTiming] | None:
     return [ReviewTiming(**_child({"review": count, "browser": browser})) for count in counts]
 
 
+def _engine_section(results: Sequence[Result]) -> list[str]:
+    if not results:
+        return []
+    lines = [
+        "",
+        f"## Engines: the same segments as an archive of {ARCHIVE_TRANSCRIPTS} transcripts (ct2 backend)",
+        "",
+        "`local` is `--engine local` (this process: one CTranslate2 worker per core). `ray-1` is Ray",
+        "with one model actor holding every core (a worker per core inside it), `ray-2` two actors with",
+        "half the cores each; both on a local Ray the contestant starts. Start is Ray's start, the actors'",
+        "model loading and the driver's tokenizer; peak is the driver's RSS (each actor is a process of",
+        "its own). Overhead is the translation time against `local` at the same beam.",
+        "",
+        "| engine | beam | target tokens | tokens/s | seconds | start s | driver peak MB | overhead |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for result in results:
+        local = next((r for r in results if r.contestant == "local" and r.beam == result.beam), None)
+        overhead = f"{result.seconds / local.seconds - 1:+.0%}" if local and result is not local else "-"
+        lines.append(_row(result, None).rsplit("|", 2)[0] + f"| {overhead} |")
+    return lines
+
+
 def report(
     results: Sequence[Result],
     agreements: Sequence[Agreement],
@@ -391,12 +454,14 @@ def report(
         "| contestant | beam | target tokens | tokens/s | seconds | load s | peak MB | vs naive |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for beam in sorted({r.beam for r in results}, reverse=True):
-        group = [r for r in results if r.beam == beam]
+    single = [r for r in results if r.contestant not in ENGINE_CONTESTANTS]
+    for beam in sorted({r.beam for r in single}, reverse=True):
+        group = [r for r in single if r.beam == beam]
         baseline = next((r for r in group if r.contestant == "naive"), None)
         lines += [_row(r, baseline) for r in group]
     segments = results[0].segments if results else 0
     lines += ["", f"{segments} segments, {segments * tokens:,} target tokens per contestant."]
+    lines += _engine_section([r for r in results if r.contestant in ENGINE_CONTESTANTS])
     lines += [
         "",
         "## CTranslate2 against transformers float32 (greedy, unforced, Tatoeba Arabic sentences)",
@@ -431,7 +496,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--segments", type=int, default=1000)
     parser.add_argument("--tokens", type=int, default=13, help="target tokens per segment")
     parser.add_argument("--beams", default="4,1")
-    parser.add_argument("--contestants", default=",".join(CONTESTANTS))
+    parser.add_argument("--contestants", default=",".join(CONTESTANTS + ENGINE_CONTESTANTS))
     parser.add_argument("--agreement", type=int, default=200, help="sentences for the int8 agreement check")
     parser.add_argument(
         "--review", default="2500,10000", help="sentence counts for the review-app timing ('' skips it)"
@@ -455,11 +520,10 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             print(json.dumps(asdict(result)))
         return 0
     contestants = [name for name in args.contestants.split(",") if name]
-    unknown = set(contestants) - set(CONTESTANTS)
+    known = CONTESTANTS + ENGINE_CONTESTANTS
+    unknown = set(contestants) - set(known)
     if unknown:
-        parser.error(
-            f"unknown contestant(s) {', '.join(sorted(unknown))}; choose from {', '.join(CONTESTANTS)}"
-        )
+        parser.error(f"unknown contestant(s) {', '.join(sorted(unknown))}; choose from {', '.join(known)}")
     beams = [int(beam) for beam in args.beams.split(",")]
     results = run_all(args.model, args.segments, args.tokens, beams, contestants)
     agreements = [Agreement(**a) for a in _child({"model": args.model, "agreement": args.agreement})]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.bench import CONTESTANTS, main
+from pipeline.bench import CONTESTANTS, ENGINE_CONTESTANTS, main
 from pipeline.review.browser import chromium
 
 
@@ -21,6 +21,9 @@ def test_bench_smoke_every_contestant_produces_the_same_tokens_and_a_report(tiny
     assert [row[:3] for row in rows] == [[c, "2", "18"] for c in CONTESTANTS]
     assert all(float(row[3].replace(",", "")) > 0 for row in rows)
     assert "6 segments, 18 target tokens per contestant." in report
+    engines = table(report, "| engine |")
+    assert [row[:3] for row in engines] == [[c, "2", "18"] for c in ENGINE_CONTESTANTS]
+    assert engines[0][-1] == "-" and all(row[-1].endswith("%") for row in engines[1:])
     agreement = table(report, "| backend |")
     assert [row[:3] for row in agreement[:1]] == [["ct2 float32", "4", "100.0%"]]
     assert agreement[1][0] == "ct2 int8"

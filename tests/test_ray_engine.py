@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -153,3 +154,32 @@ def test_a_driver_process_joins_an_existing_cluster_by_address(tmp_path, tiny_mo
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"ray: 2 model actor(s), cluster of 1 node(s) at {address}" in done.stderr
     assert outputs(tmp_path / "ray") == outputs(tmp_path / "local")
+
+
+def test_an_address_where_no_cluster_answers_is_an_error_within_seconds(tmp_path, tiny_model):
+    """In a process of its own: this one is already connected to the module's Ray."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]  # bound, never listening: connections are refused
+        source = archive(tmp_path / "in", transcripts=1)
+        command = ["--engine", "ray", "--ray-address", f"127.0.0.1:{port}"]
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pipeline",
+                "translate",
+                str(source),
+                "--model",
+                str(tiny_model),
+                "--out",
+                str(tmp_path / "out"),
+                *command,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 2
+    assert f"no Ray cluster answers at 127.0.0.1:{port}" in done.stderr

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -109,12 +110,13 @@ def ray_pool(
     process already started is used as it is), starts the actors, and stops what it started."""
     started = not ray.is_initialized()
     if started:
+        # "local" starts a Ray here even when an earlier `ray start` on this machine left its address behind.
+        address = engine.address or os.environ.get("RAY_ADDRESS") or "local"
+        _check_reachable(address)
         try:
-            ray.init(address=engine.address, logging_level=logging.WARNING)
+            ray.init(address=address, logging_level=logging.WARNING)
         except (ConnectionError, RuntimeError, ValueError) as error:
-            raise EngineUnavailable(
-                f"Ray could not start or join {engine.address or 'a cluster'}: {error}"
-            ) from error
+            raise EngineUnavailable(f"Ray could not start or join {address}: {error}") from error
     actors: list = []
     try:
         actors = _start_actors(backend, _model_path(model), options, engine)
@@ -128,6 +130,21 @@ def ray_pool(
             ray.kill(actor)
         if started:
             ray.shutdown()
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """A cluster address (host:port) must answer within seconds: Ray itself retries a dead one for
+    minutes without a word."""
+    host, colon, port = address.rpartition(":")
+    if not colon or not port.isdigit() or "://" in address:
+        return  # "local", "auto", or a ray:// client address, which Ray checks itself
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as error:
+        raise EngineUnavailable(
+            f"no Ray cluster answers at {address} ({error.strerror or error}); start one with "
+            "`ray start --head` or check the address"
+        ) from error
 
 
 def _model_path(model: str) -> str:
