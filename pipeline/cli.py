@@ -9,7 +9,6 @@ from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 
-from pipeline.arabic import has_arabic
 from pipeline.backends import BACKENDS
 from pipeline.backends.common import DecodingOptions
 from pipeline.bench import add_arguments as add_bench_arguments
@@ -25,7 +24,7 @@ from pipeline.records import Transcript, Unit
 from pipeline.review.exports import EXPORTERS, export
 from pipeline.review.imports import import_review
 from pipeline.review.store import DATABASE, ReviewStore
-from pipeline.run import Summary, output_folder, output_lock, translate_archive, write_outputs
+from pipeline.run import Summary, model_inputs, output_folder, output_lock, translate_archive, write_outputs
 from pipeline.units import UnitOptions, build_units
 from pipeline.writers import WRITERS
 
@@ -78,7 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         help="ray: the cluster to join, e.g. 10.0.0.5:6379 (default: $RAY_ADDRESS, else Ray starts here)",
     )
     translate.add_argument(
-        "--worker-cpus", type=int, default=1, help="ray: CPU cores per model actor (default: 1)"
+        "--worker-cpus",
+        type=int,
+        default=None,
+        help="ray: CPU cores per model actor (default: those of the smallest node: one actor per node)",
     )
     translate.add_argument(
         "--source-lang",
@@ -141,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args, parser)
-    except InputError as error:  # bad input a command did not handle itself: say what and where
+    except (InputError, EngineUnavailable) as error:  # what a command did not handle itself: say what
         print(f"error: {error}", file=sys.stderr)
         return 2
 
@@ -242,7 +244,7 @@ def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             backend = running.enter_context(
                 open_engine(args.engine, args.backend, choice.source, options, engine)
             )
-        except (ModelNotAvailable, EngineUnavailable, ValueError) as error:
+        except (ModelNotAvailable, ValueError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
         with output_lock(args.out):  # nothing is written to the output folder before this
@@ -273,7 +275,7 @@ def _translate_all(
         (transcript, build_units(transcript, translator.count_tokens, unit_options))
         for transcript in transcripts
     ]
-    total = sum(1 for _, units in planned for unit in units if has_arabic(unit.text))  # what the model gets
+    total = sum(len(model_inputs(units)) for _, units in planned)  # what the model gets
     with tqdm(total=total, unit="unit", desc="translating", file=sys.stderr, dynamic_ncols=True) as bar:
         for aligned in translate_archive(planned, translator, bar.update):
             transcript = aligned.transcript

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,6 +18,7 @@ from pipeline.backends.common import DecodingOptions
 from pipeline.cache import CachedTranslator, TranslationCache
 from pipeline.cli import main
 from pipeline.engines import EngineOptions, open_engine
+from pipeline.errors import EngineUnavailable
 from pipeline.readers import read_transcript
 from pipeline.run import translate_archive
 from pipeline.units import UnitOptions, build_units
@@ -93,7 +95,9 @@ def test_a_model_actor_killed_mid_run_is_restarted_and_the_outputs_are_complete(
         translator = CachedTranslator(backend, TranslationCache(tmp_path / "local"))
         expected = list(translate_archive(planned_archive(source, translator), translator))
 
-    with open_engine("ray", "ct2", str(tiny_model), options, EngineOptions(workers=2)) as backend:
+    with open_engine(
+        "ray", "ct2", str(tiny_model), options, EngineOptions(workers=2, worker_cpus=1)
+    ) as backend:
         translator = CachedTranslator(backend, TranslationCache(tmp_path / "ray"))
         victim = backend.actors[0]
         before = ray.get(victim.describe.remote()).pid
@@ -107,11 +111,41 @@ def test_a_model_actor_killed_mid_run_is_restarted_and_the_outputs_are_complete(
     assert aligned == expected
 
 
+def test_actors_that_cannot_come_back_stop_the_run_and_a_rerun_resumes_from_the_cache(tmp_path, tiny_model):
+    source = archive(tmp_path / "in")
+    options = DecodingOptions(beam=1, batch_size=2)
+    with open_engine(
+        "ray", "ct2", str(tiny_model), options, EngineOptions(workers=2, worker_cpus=1)
+    ) as backend:
+        translator = CachedTranslator(backend, TranslationCache(tmp_path / "out"))
+        produced = translate_archive(planned_archive(source, translator), translator)
+        next(produced)
+        for actor in backend.actors:
+            ray.kill(actor, no_restart=True)
+        with pytest.raises(EngineUnavailable, match="run the same command again to go on from there"):
+            list(produced)
+    with open_engine("local", "ct2", str(tiny_model), options, EngineOptions()) as backend:
+        translator = CachedTranslator(backend, TranslationCache(tmp_path / "out"))
+        list(translate_archive(planned_archive(source, translator), translator))
+    assert translator.counts.cached >= 30  # at least the first transcript's units
+
+
+def test_actors_that_cannot_load_the_model_say_so_before_any_work(tmp_path, tiny_model, capsys):
+    broken = tmp_path / "broken-model"
+    shutil.copytree(tiny_model, broken)
+    (broken / "config.json").write_text("{ not json", encoding="utf-8")
+    source = archive(tmp_path / "in", transcripts=1)
+    assert translate(source, tmp_path / "out", broken, "--engine", "ray") == 2
+    error = capsys.readouterr().err
+    assert "error: the model actors could not load the model" in error
+    assert not (tmp_path / "out").exists()
+
+
 def test_more_workers_than_the_cluster_has_cores_are_refused_before_any_work(tmp_path, tiny_model, capsys):
     source = archive(tmp_path / "in", transcripts=1)
     assert translate(source, tmp_path / "out", tiny_model, "--engine", "ray", "--workers", "3") == 2
     assert (
-        "3 model actors need 3 CPU cores and 0 GPUs, and the cluster has 2 and 0" in capsys.readouterr().err
+        "3 model actors need 6 CPU cores and 0 GPUs, and the cluster has 2 and 0" in capsys.readouterr().err
     )
     assert not (tmp_path / "out").exists()
 
@@ -152,7 +186,7 @@ def test_a_driver_process_joins_an_existing_cluster_by_address(tmp_path, tiny_mo
         command += ["--ray-address", address]
     done = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert f"ray: 2 model actor(s), cluster of 1 node(s) at {address}" in done.stderr
+    assert f"ray: 1 model actor(s), cluster of 1 node(s) at {address}" in done.stderr
     assert outputs(tmp_path / "ray") == outputs(tmp_path / "local")
 
 

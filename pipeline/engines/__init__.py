@@ -23,7 +23,7 @@ class EngineOptions:
     # model actors (None: one per GPU of the cluster, else one per `worker_cpus` of its CPU cores).
     workers: int | None = None
     address: str | None = None  # ray: the cluster to join; None: $RAY_ADDRESS, else a Ray started here
-    worker_cpus: int = 1  # ray: CPU cores each model actor holds
+    worker_cpus: int | None = None  # ray: CPU cores each model actor holds; None: the smallest node's
 
 
 @contextmanager

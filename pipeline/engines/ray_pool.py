@@ -1,5 +1,5 @@
-"""The Ray engine: a pool of model actors, each holding one backend (one per GPU, or per
-`worker_cpus` CPU cores), on a local Ray or an existing cluster.
+"""The Ray engine: a pool of model actors, each holding one backend (one per GPU, else one per
+`worker_cpus` CPU cores, by default one per node), on a local Ray or an existing cluster.
 
 Only the batches travel. This process reads, cuts units, plans the batches (per transcript, exactly as
 the local engine does, with the tokenizer the actors describe), keeps the translation cache, aligns and
@@ -41,7 +41,7 @@ from pipeline.records import Translation
 
 RESTARTS = 3  # times Ray restarts a dead actor (each restart reloads the model)
 RETRIES = 3  # times Ray re-sends a call that a dead actor had not answered
-AHEAD = 2  # calls waiting per actor: the next one is queued while the current one runs
+AHEAD = 2  # calls sent to an actor at once
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,8 @@ class Description:
     encoder: WordEncoder
     target_prefix: tuple[str, ...]
     parallel: int  # batches the backend runs at once (its CTranslate2 workers; 1 for transformers)
-    node: str  # the actor's node address and process, for messages and for tests that kill it
-    pid: int
+    node: str  # the actor's node address, for messages
+    pid: int  # its process
 
 
 @ray.remote(max_restarts=RESTARTS, max_task_retries=RETRIES)
@@ -97,9 +97,20 @@ class RayTranslator(BatchedTranslator):
             actor = self.actors[number % len(self.actors)]
             pending.append(actor.run.remote(list(batches[first : first + self.parallel])))
             if len(pending) >= AHEAD * len(self.actors):
-                yield from ray.get(pending.popleft())
+                yield from _result(pending.popleft())
         while pending:
-            yield from ray.get(pending.popleft())
+            yield from _result(pending.popleft())
+
+
+def _result(call) -> list[list[Translation]]:
+    try:
+        return ray.get(call)
+    except RayError as error:
+        raise EngineUnavailable(
+            f"a model actor failed for good ({RESTARTS} restarts, {RETRIES} retries per call): {error}\n"
+            "The transcripts already written are complete and the finished batches are in the "
+            "translation cache: run the same command again to go on from there."
+        ) from error
 
 
 @contextmanager
@@ -156,8 +167,9 @@ def _start_actors(backend: str, model: str, options: DecodingOptions, engine: En
     resources = ray.cluster_resources()
     gpus = int(resources.get("GPU", 0)) if options.device != "cpu" else 0
     cpus = int(resources.get("CPU", 0))
-    per_actor = {"num_gpus": 1, "num_cpus": 1} if gpus else {"num_gpus": 0, "num_cpus": engine.worker_cpus}
-    count = engine.workers or (gpus or max(1, cpus // engine.worker_cpus))
+    worker_cpus = engine.worker_cpus or _smallest_node_cpus()
+    per_actor = {"num_gpus": 1, "num_cpus": 1} if gpus else {"num_gpus": 0, "num_cpus": worker_cpus}
+    count = engine.workers or (gpus or max(1, cpus // worker_cpus))
     needed_cpus, needed_gpus = count * per_actor["num_cpus"], count * per_actor["num_gpus"]
     if needed_cpus > cpus or needed_gpus > gpus:
         raise EngineUnavailable(
@@ -166,8 +178,21 @@ def _start_actors(backend: str, model: str, options: DecodingOptions, engine: En
         )
     # An actor runs its batches as a local backend does on as many cores as it holds (Ray sets
     # OMP_NUM_THREADS to them); its environment is its node's, as for any Ray job.
+    # The AHEAD calls waiting on an actor run at once in its threads, so its backend gets the next
+    # batches while the last ones are turned into Translations and sent back, as in one local process.
     actor_options = replace(options, workers=None)
-    return [ModelActor.options(**per_actor).remote(backend, model, actor_options) for _ in range(count)]
+    return [
+        ModelActor.options(**per_actor, max_concurrency=AHEAD).remote(backend, model, actor_options)
+        for _ in range(count)
+    ]
+
+
+def _smallest_node_cpus() -> int:
+    """CPU cores of the smallest node: by default one actor per node, its CPUs shared by one model.
+    Measured on 2 cores (BENCHMARKS.md): one actor with both cores translates as fast as the local
+    engine; two actors with one core each, two copies of the weights, were 17% slower."""
+    sizes = [int(node["Resources"].get("CPU", 0)) for node in ray.nodes() if node["Alive"]]
+    return min((size for size in sizes if size > 0), default=1)
 
 
 def _describe(actors: Sequence) -> Description:
