@@ -189,8 +189,8 @@ def _start_actors(backend: str, model: str, options: DecodingOptions, engine: En
 
 def _smallest_node_cpus() -> int:
     """CPU cores of the smallest node: by default one actor per node, its CPUs shared by one model.
-    Measured on 2 cores (BENCHMARKS.md): one actor with both cores translates as fast as the local
-    engine; two actors with one core each, two copies of the weights, were 17% slower."""
+    Measured on 2 cores (BENCHMARKS.md, beam 4): one actor with both cores took 6% longer than the
+    local engine; two actors with one core each, two copies of the weights, 26% longer."""
     sizes = [int(node["Resources"].get("CPU", 0)) for node in ray.nodes() if node["Alive"]]
     return min((size for size in sizes if size > 0), default=1)
 
