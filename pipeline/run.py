@@ -11,32 +11,14 @@ from pathlib import Path
 
 from pipeline.align import WORD_START, align_transcript
 from pipeline.arabic import has_arabic
-from pipeline.backends import Translator
 from pipeline.cache import CachedTranslator
 from pipeline.errors import InputError
 from pipeline.records import AlignedTranscript, Transcript, Translation, Unit
-from pipeline.units import UnitOptions, build_units
 from pipeline.writers import WRITERS
 from pipeline.writers.common import atomic_write
 
 LOCK = ".translate.lock"
 EMPTY = Translation(tokens=(), logprobs=(), attention=None, truncated=False)
-
-
-def translate_transcript(
-    transcript: Transcript, translator: Translator, options: UnitOptions = UnitOptions()
-) -> AlignedTranscript:
-    return translate_units(transcript, build_units(transcript, translator.count_tokens, options), translator)
-
-
-def translate_units(
-    transcript: Transcript,
-    units: Sequence[Unit],
-    translator: Translator,
-    progress: Callable[[int], None] | None = None,
-) -> AlignedTranscript:
-    translations = translator.translate(model_inputs(units), progress)
-    return assemble(transcript, units, translations, translator.name)
 
 
 def translate_archive(

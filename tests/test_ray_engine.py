@@ -24,8 +24,6 @@ from pipeline.run import translate_archive
 from pipeline.units import UnitOptions, build_units
 from tests.conftest import DATA
 
-RUN_FILES = {"review.sqlite3", "translations.sqlite3", ".translate.lock"}
-
 
 @pytest.fixture(scope="module", autouse=True)
 def local_ray():
@@ -46,11 +44,9 @@ def archive(folder: Path, transcripts: int = 4, segments: int = 30) -> Path:
 
 
 def outputs(out: Path) -> dict[str, bytes]:
-    """Every file the run wrote for the transcripts (not the run's own databases)."""
+    """Every file the run wrote for the transcripts (their folders; not the run's own databases)."""
     return {
-        str(path.relative_to(out)): path.read_bytes()
-        for path in sorted(out.rglob("*"))
-        if path.is_file() and path.name not in RUN_FILES and not path.name.startswith("review.sqlite3")
+        str(path.relative_to(out)): path.read_bytes() for path in sorted(out.glob("*/*")) if path.is_file()
     }
 
 
