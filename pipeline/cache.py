@@ -88,14 +88,14 @@ class Plan:
 
 @dataclass
 class CacheCounts:
-    """How many units the last `translate` call took from the cache and how many it translated."""
+    """How many units `translate_many` took from the cache and how many it translated."""
 
     cached: int = 0
     translated: int = 0
 
 
 class CachedTranslator:
-    """A backend with the translation cache in front of it (the Translator protocol)."""
+    """A backend with the translation cache in front of it, translating a whole archive (`translate_many`)."""
 
     def __init__(self, inner: BatchedTranslator, cache: TranslationCache):
         self.inner = inner
@@ -106,20 +106,14 @@ class CachedTranslator:
     def count_tokens(self, text: str) -> int:
         return self.inner.count_tokens(text)
 
-    def translate(
-        self, units: Sequence[Sequence[str]], progress: Callable[[int], None] | None = None
-    ) -> list[Translation]:
-        [translations] = self.translate_many([units], progress)
-        return translations
-
     def translate_many(
         self, jobs: Sequence[Sequence[Sequence[str]]], progress: Callable[[int], None] | None = None
     ) -> Iterator[list[Translation]]:
         """Each job's translations (a job is one transcript's units), in order, as soon as the job is done.
 
-        Every job is planned on its own, exactly as `translate` plans it, so its batches and numbers do not
-        depend on the other jobs; the batches still to translate then go to the backend as one stream, so
-        its workers never wait at a transcript's end while the next one is collected."""
+        Every job is planned on its own, as the backend's `translate` plans it, so its batches and
+        numbers do not depend on the other jobs; the batches still to translate then go to the backend
+        as one stream, so its workers never wait at a transcript's end while the next one is collected."""
         plans = [self._plan(units) for units in jobs]
         stream = self.inner.run([batch for plan in plans for batch in plan.todo])
         for units, plan in zip(jobs, plans, strict=True):
