@@ -238,11 +238,22 @@ def _links(
 def align_transcript(
     transcript: Transcript, units: Sequence[Unit], translations: Sequence[Translation], model: str
 ) -> AlignedTranscript:
-    """All units' sentences, numbered in order, with times made non-decreasing (overlapping cues)."""
+    """Every unit aligned (see align_unit), then joined (see join_units)."""
+    per_unit = [
+        align_unit(unit, translation, transcript.segments)
+        for unit, translation in zip(units, translations, strict=True)
+    ]
+    return join_units(transcript, per_unit, model)
+
+
+def join_units(
+    transcript: Transcript, per_unit: Sequence[Sequence[AlignedSentence]], model: str
+) -> AlignedTranscript:
+    """The units' sentences, in unit order, numbered, with times made non-decreasing (overlapping cues)."""
     sentences: list[AlignedSentence] = []
     previous_start = 0.0
-    for unit, translation in zip(units, translations, strict=True):
-        for sentence in align_unit(unit, translation, transcript.segments):
+    for unit_sentences in per_unit:
+        for sentence in unit_sentences:
             start, end = sentence.start, sentence.end
             if start is not None and end is not None:
                 start = max(start, previous_start)

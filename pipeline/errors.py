@@ -1,9 +1,17 @@
-"""The one error type users see for bad input: it names the file, where in it, and what is wrong."""
+"""The errors a user sees: each says what is wrong and how to fix it, in one message. The CLI turns
+every `UserError` into `error: <message>` and exit status 2; nothing else reaches the user as a
+traceback unless it is a bug."""
 
 from __future__ import annotations
 
 
-class InputError(Exception):
+class UserError(Exception):
+    """Something the user can fix; the message says what and how."""
+
+
+class InputError(UserError):
+    """Bad input: it names the file, where in it, and what is wrong."""
+
     def __init__(self, path: str, problem: str, line: int | None = None, where: str | None = None):
         self.path = path
         self.problem = problem
@@ -20,10 +28,11 @@ class InputError(Exception):
         return f"{location}: {self.problem}"
 
 
-class ModelNotAvailable(Exception):
-    """The weights are not on disk and could not be fetched; the message says how to fix that."""
+class ModelNotAvailable(UserError):
+    """The model cannot be used as asked: its weights are not on disk and could not be fetched, or a
+    family, language code or device does not fit it. The message says how to fix that."""
 
 
-class EngineUnavailable(Exception):
+class EngineUnavailable(UserError):
     """The chosen engine cannot run: Ray is not installed, no cluster answers at the address, or the
     model actors cannot start. The message says which, and how to fix it."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Segment:
@@ -57,19 +59,20 @@ class Unit:
         return " ".join(word.norm for word in self.words if word.norm)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Translation:
     """A backend's answer for one unit.
 
-    `attention[t][j]` is the alignment head's attention from target token t to source word j
-    (None when the backend has none); `logprobs[t]` is the log-probability of target token t (a backend
-    that only knows the sequence's mean log-probability, such as ct2, gives that mean for every token).
+    `attention[t, j]` is the alignment head's attention from target token t to source word j, a
+    float64 array (None when the backend has none); `logprobs[t]` is the log-probability of target
+    token t (a backend that only knows the sequence's mean log-probability, such as ct2, gives that
+    mean for every token).
     `tokens` are SentencePiece pieces; a piece starting with '▁' begins a new English word.
     """
 
     tokens: tuple[str, ...]
     logprobs: tuple[float, ...]
-    attention: tuple[tuple[float, ...], ...] | None
+    attention: np.ndarray | None
     truncated: bool
 
 

@@ -1,113 +1,59 @@
-"""Wires the stages: read -> units -> translate -> align -> write. Each stage stays importable alone."""
+"""Runs an archive, the one place the stages are wired: read -> units -> translate -> align -> write ->
+review database. `translate(job)` is what `python -m pipeline translate` does; the bench calls
+`open_translator` and `run_archive` itself, to time loading apart from the work. Each stage stays
+importable alone.
+"""
 
 from __future__ import annotations
 
-import fcntl
-import os
+import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.align import WORD_START, align_transcript
-from pipeline.arabic import has_arabic
-from pipeline.cache import CachedTranslator
-from pipeline.errors import InputError
-from pipeline.records import AlignedTranscript, Transcript, Translation, Unit
-from pipeline.writers import WRITERS
-from pipeline.writers.common import atomic_write
+import numpy as np
 
-LOCK = ".translate.lock"
+from pipeline.align import WORD_START, align_unit, join_units
+from pipeline.arabic import has_arabic
+from pipeline.backends import Translator
+from pipeline.cache import CachedTranslator, TranslationCache
+from pipeline.engines import ClusterOptions, open_engine
+from pipeline.errors import InputError, UserError
+from pipeline.glossary import Term, glossary_for, read_glossary
+from pipeline.models import DEFAULT_PRESET, models_folder, resolve_model
+from pipeline.output import OutputFolder
+from pipeline.readers import READERS, find_transcripts, read_transcript
+from pipeline.records import AlignedSentence, AlignedTranscript, Transcript, Translation, Unit
+from pipeline.review.store import ReviewStore
+from pipeline.settings import DecodingOptions, Placement
+from pipeline.units import UnitOptions, build_units
+from pipeline.writers import WRITERS
+
 EMPTY = Translation(tokens=(), logprobs=(), attention=None, truncated=False)
 
 
-def translate_archive(
-    planned: Sequence[tuple[Transcript, Sequence[Unit]]],
-    translator: CachedTranslator,
-    progress: Callable[[int], None] | None = None,
-) -> Iterator[AlignedTranscript]:
-    """Transcript after transcript, aligned as soon as its units are back; the model works through the
-    whole archive's units as one stream (see CachedTranslator.translate_many)."""
-    jobs = [model_inputs(units) for _, units in planned]
-    for (transcript, units), translations in zip(
-        planned, translator.translate_many(jobs, progress), strict=True
-    ):
-        yield assemble(transcript, units, translations, translator.name)
+@dataclass(frozen=True)
+class Job:
+    """One `translate` run, as plain values; every default is the CLI's."""
 
-
-def model_inputs(units: Sequence[Unit]) -> list[tuple[str, ...]]:
-    """The words of the units the model translates: those with Arabic in them."""
-    return [unit.model_words for unit in units if has_arabic(unit.text)]
-
-
-def assemble(
-    transcript: Transcript, units: Sequence[Unit], translated: Sequence[Translation], model: str
-) -> AlignedTranscript:
-    """The model's translations of `model_inputs(units)`, with text without Arabic script (English,
-    French, numbers) passed through as it is and empty units given an empty translation; then align."""
-    translated_in_order = iter(translated)
-    translations = [
-        next(translated_in_order) if has_arabic(unit.text) else passthrough(unit) if unit.text else EMPTY
-        for unit in units
-    ]
-    return align_transcript(transcript, units, translations, model)
-
-
-def passthrough(unit: Unit) -> Translation:
-    """The unit's own words as the 'translation', each token attending to its own word."""
-    words = [(index, word) for index, word in enumerate(unit.model_words) if word]
-    attention = tuple(tuple(1.0 if j == index else 0.0 for j in range(len(unit.words))) for index, _ in words)
-    return Translation(
-        tokens=tuple(WORD_START + word for _, word in words),
-        logprobs=(0.0,) * len(words),
-        attention=attention,
-        truncated=False,
-    )
-
-
-def output_folder(out: Path, transcript: Transcript) -> Path:
-    """<out>/<stem>/, refusing stems that would step outside <out>."""
-    folder = (out / transcript.name).resolve()
-    if transcript.name in ("", ".", "..") or folder.parent != out.resolve():
-        raise InputError(
-            transcript.source, f"the file name gives no usable output folder name ({transcript.name!r})"
-        )
-    return folder
-
-
-@contextmanager
-def output_lock(out: Path) -> Iterator[None]:
-    """One `translate` run per output folder at a time: two would interleave their writes to the
-    review database and the cache. The lock goes with the process, however it ends."""
-    out.mkdir(parents=True, exist_ok=True)
-    with (out / LOCK).open("a+", encoding="utf-8") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise InputError(
-                str(out),
-                f"{holder} is translating into this folder; wait for it to finish or use another --out",
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"translate run (pid {os.getpid()})")
-        handle.flush()
-        yield
-
-
-def write_outputs(aligned: AlignedTranscript, out: Path, formats: Sequence[str]) -> list[Path]:
-    folder = output_folder(out, aligned.transcript)
-    written = []
-    for name in formats:
-        suffix, render = WRITERS[name]
-        text = render(aligned)
-        if text is not None:
-            path = folder / f"{aligned.transcript.name}{suffix}"
-            atomic_write(path, text)
-            written.append(path)
-    return written
+    paths: tuple[Path, ...]
+    out: Path = Path("output")
+    model: str = DEFAULT_PRESET  # a preset name, hub id or folder
+    source_lang: str | None = None  # overrides the model's source language code
+    backend: str = "ct2"
+    engine: str = "local"
+    beam: int | None = None  # None: the model's default
+    max_new_tokens: int | None = None
+    min_new_tokens: int | None = None
+    placement: Placement = Placement()
+    cluster: ClusterOptions = ClusterOptions()
+    formats: tuple[str, ...] = tuple(WRITERS)
+    units: UnitOptions = UnitOptions()
+    glossary: Path | None = None  # None: models/glossary.tsv when there
+    encoding: str | None = None  # None: detected
+    review: bool = True  # keep the review database in step (the bench times the pipeline without it)
 
 
 @dataclass
@@ -128,6 +74,10 @@ class Summary:
         self.sentences += len(aligned.sentences)
         self.flagged += sum(1 for sentence in aligned.sentences if sentence.flags)
 
+    def fail(self, error: UserError) -> None:
+        self.failures.append(str(error))
+        print(f"error: {error}", file=sys.stderr)
+
     def format(self) -> str:
         lines = [
             f"Translated {self.files} transcript(s) in {self.seconds:.1f} s: "
@@ -139,3 +89,154 @@ class Summary:
             lines.append(f"{len(self.failures)} file(s) failed:")
             lines += [f"  {failure}" for failure in self.failures]
         return "\n".join(lines)
+
+
+def translate(job: Job) -> Summary:
+    """Reads every transcript (a bad file is reported and skipped), loads the model, and runs the
+    archive into `job.out`. A UserError means nothing was translated."""
+    started = time.perf_counter()
+    summary = Summary()
+    glossary = shared_glossary(job.glossary)  # before the model loads: a bad file fails fast
+    paths = find_transcripts(list(job.paths))
+    if not paths:
+        found_in = " ".join(map(str, job.paths))
+        raise UserError(f"no transcripts ({', '.join(READERS)}) found in {found_in}")
+    output = OutputFolder(job.out)
+    transcripts = read_all(paths, job.encoding, output, summary)
+    if transcripts:
+        with open_translator(job) as translator, output.lock():  # nothing is written before the lock
+            run_archive(transcripts, translator, output, job, glossary, summary)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def open_translator(job: Job) -> AbstractContextManager[Translator]:
+    """The model resolved once and loaded where the engine runs it, until the context ends."""
+    model = resolve_model(job.model, job.source_lang)
+    decoding = DecodingOptions(job.beam or model.beam, job.max_new_tokens, job.min_new_tokens)
+    return open_engine(job.engine, job.backend, model, decoding, job.placement, job.cluster)
+
+
+def run_archive(
+    transcripts: Sequence[Transcript],
+    translator: Translator,
+    output: OutputFolder,
+    job: Job,
+    glossary: Sequence[Term] = (),
+    summary: Summary | None = None,
+) -> Summary:
+    """Units, translation (through the output folder's cache), alignment, the output files and the
+    review database, transcript by transcript."""
+    from tqdm import tqdm
+
+    summary = summary if summary is not None else Summary()
+    cached = CachedTranslator(translator, TranslationCache(output.cache))
+    store = ReviewStore(output.review_database) if job.review else None
+    planned = [(t, build_units(t, translator.planner.count_tokens, job.units)) for t in transcripts]
+    total = sum(len(model_inputs(units)) for _, units in planned)  # what the model gets
+    with tqdm(total=total, unit="unit", desc="translating", file=sys.stderr, dynamic_ncols=True) as bar:
+        for aligned in translate_archive(planned, cached, bar.update):
+            transcript = aligned.transcript
+            written = output.write(aligned, job.formats)
+            if store is not None:
+                try:
+                    terms = glossary_for(transcript.source, list(glossary))
+                except InputError as error:
+                    summary.failures.append(str(error))
+                    terms = list(glossary)
+                kept = store.sync(aligned, terms)
+                if kept:
+                    summary.notes.append(f"{transcript.name}: {kept} sentence(s) keep their reviewed English")
+            summary.add(aligned)
+            if len(written) < len(job.formats):
+                summary.notes.append(f"{transcript.name}: no times in the input, so no subtitle files")
+            tqdm.write(f"{transcript.source} -> {output.transcript_folder(transcript)}", file=sys.stderr)
+    if cached.counts.cached:
+        done = cached.counts.cached + cached.counts.translated
+        summary.notes.append(f"{cached.counts.cached} of {done} units came from the translation cache")
+    return summary
+
+
+def translate_archive(
+    planned: Sequence[tuple[Transcript, Sequence[Unit]]],
+    translator: CachedTranslator,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[AlignedTranscript]:
+    """Transcript after transcript, aligned as soon as its units are back; the model works through the
+    whole archive's units as one stream (see CachedTranslator.translate_many). Each unit is aligned as
+    soon as its batch is back and its translation (tokens, attention) let go, so memory holds only
+    the aligned sentences, whatever the length of the transcript."""
+    to_model = [
+        [position for position, unit in enumerate(units) if has_arabic(unit.text)] for _, units in planned
+    ]
+    jobs = [
+        [planned[n][1][position].model_words for position in positions]
+        for n, positions in enumerate(to_model)
+    ]
+    batches = translator.translate_many(jobs)
+    for number, (transcript, units) in enumerate(planned):
+        per_unit: dict[int, list[AlignedSentence]] = {
+            position: align_unit(unit, passthrough(unit) if unit.text else EMPTY, transcript.segments)
+            for position, unit in enumerate(units)
+            if not has_arabic(unit.text)
+        }
+        while len(per_unit) < len(units):
+            job, indices, translations = next(batches)
+            assert job == number, "translations come back job after job"
+            for index, translation in zip(indices, translations, strict=True):
+                position = to_model[number][index]
+                per_unit[position] = align_unit(units[position], translation, transcript.segments)
+            if progress is not None:
+                progress(len(indices))
+        yield join_units(transcript, [per_unit[position] for position in range(len(units))], translator.name)
+
+
+def model_inputs(units: Sequence[Unit]) -> list[tuple[str, ...]]:
+    """The words of the units the model translates: those with Arabic in them."""
+    return [unit.model_words for unit in units if has_arabic(unit.text)]
+
+
+def passthrough(unit: Unit) -> Translation:
+    """The unit's own words as the 'translation' of text without Arabic script (English, French,
+    numbers), each token attending to its own word."""
+    words = [(index, word) for index, word in enumerate(unit.model_words) if word]
+    attention = np.zeros((len(words), len(unit.words)))
+    attention[np.arange(len(words)), [index for index, _ in words]] = 1.0
+    return Translation(
+        tokens=tuple(WORD_START + word for _, word in words),
+        logprobs=(0.0,) * len(words),
+        attention=attention,
+        truncated=False,
+    )
+
+
+def shared_glossary(path: Path | None) -> list[Term]:
+    if path is None:
+        default = models_folder() / "glossary.tsv"
+        return read_glossary(default) if default.is_file() else []
+    if not path.is_file():
+        raise InputError(str(path), "no such glossary file")
+    return read_glossary(path)
+
+
+def read_all(
+    paths: Sequence[Path], encoding: str | None, output: OutputFolder, summary: Summary
+) -> list[Transcript]:
+    """Every readable transcript; a file that fails is reported and the others go on."""
+    transcripts: list[Transcript] = []
+    folders: dict[Path, str] = {}
+    for path in paths:
+        try:
+            transcript = read_transcript(path, encoding)
+            folder = output.transcript_folder(transcript)
+            if folder in folders:
+                raise InputError(
+                    str(path), f"writes to the same output folder as {folders[folder]}; rename one"
+                )
+        except InputError as error:
+            summary.fail(error)
+            continue
+        folders[folder] = str(path)
+        transcripts.append(transcript)
+        summary.notes.extend(transcript.warnings)
+    return transcripts

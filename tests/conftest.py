@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.backends.common import DecodingOptions
 from pipeline.backends.hf import HFTranslator
-from pipeline.random_model import write_random_model
+from pipeline.tools.random_model import write_random_model
+from tests.helpers import load_translator
 
 DATA = Path(__file__).parent / "data"
 
@@ -35,7 +35,9 @@ def tiny_model_of(tmp_path_factory, tiny_model):
 
 @pytest.fixture(scope="session")
 def tiny_translator(tiny_model) -> HFTranslator:
-    return HFTranslator(str(tiny_model), DecodingOptions(device="cpu"))
+    translator = load_translator("hf", tiny_model)
+    assert isinstance(translator, HFTranslator)
+    return translator
 
 
 @pytest.fixture(autouse=True, scope="session")

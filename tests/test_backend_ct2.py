@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-from dataclasses import replace
+import sys
 
 import numpy as np
 import pytest
 
-from pipeline.backends import load_translator
-from pipeline.backends.common import DecodingOptions
 from pipeline.backends.ct2 import CT2Translator, convert, thread_layout
-from pipeline.random_model import write_random_model
+from pipeline.models import resolve_model
+from pipeline.tools.random_model import write_random_model
 from tests.conftest import DATA
+from tests.helpers import load_translator, translate
 
 
 @pytest.fixture(autouse=True)
@@ -26,10 +26,10 @@ def real_units(count: int) -> list[tuple[str, ...]]:
 def test_float32_greedy_ct2_gives_the_same_tokens_as_transformers_on_the_full_size_model(tmp_path):
     """The equivalence the fast backend rests on, on the real architecture with random weights."""
     model = write_random_model(tmp_path / "full", "full")
-    options = DecodingOptions(device="cpu", beam=1, max_new_tokens=12, compute_type="float32")
+    options = {"beam": 1, "max_new_tokens": 12, "compute_type": "float32"}
     units = real_units(12)
-    reference = load_translator("hf", str(model), options).translate(units)
-    fast = load_translator("ct2", str(model), options).translate(units)
+    reference = translate(load_translator("hf", model, **options), units)
+    fast = translate(load_translator("ct2", model, **options), units)
     assert [t.tokens for t in fast] == [t.tokens for t in reference]
     for a, b in zip(reference, fast, strict=True):
         assert np.mean(b.logprobs) == pytest.approx(np.mean(a.logprobs), abs=1e-3)  # ct2 keeps the mean
@@ -38,10 +38,14 @@ def test_float32_greedy_ct2_gives_the_same_tokens_as_transformers_on_the_full_si
 
 
 def test_ct2_beam_search_and_int8_run_with_attention_over_every_word(tiny_model):
-    translator = CT2Translator(str(tiny_model), DecodingOptions(device="cpu"))
-    assert (translator.compute_type, translator.beam) == ("int8", 4)  # CPU default; generation config
+    translator = load_translator("ct2", tiny_model)
+    assert isinstance(translator, CT2Translator)
+    assert (translator.compute_type, translator.decoding.beam) == (
+        "int8",
+        4,
+    )  # CPU default; generation config
     units = [*real_units(3), ("مرحبا", "", "بكم")]
-    for words, translation in zip(units, translator.translate(units), strict=True):
+    for words, translation in zip(units, translate(translator, units), strict=True):
         attention = np.asarray(translation.attention)
         assert attention.shape == (len(translation.tokens), len(words))
         assert np.allclose(attention.sum(axis=1), 1.0)
@@ -49,11 +53,12 @@ def test_ct2_beam_search_and_int8_run_with_attention_over_every_word(tiny_model)
 
 
 def test_conversion_happens_once_per_model_and_quantisation(tiny_model, conversion_cache):
-    first = convert(tiny_model, "int8", conversion_cache)
+    model = resolve_model(str(tiny_model))
+    first = convert(model, "int8", conversion_cache)
     stamp = (first / "model.bin").stat().st_mtime_ns
-    assert convert(tiny_model, "int8", conversion_cache) == first
+    assert convert(model, "int8", conversion_cache) == first
     assert (first / "model.bin").stat().st_mtime_ns == stamp
-    assert convert(tiny_model, "float32", conversion_cache) != first
+    assert convert(model, "float32", conversion_cache) != first
     assert sorted(p.name for p in conversion_cache.iterdir()) == sorted(
         [first.name, f"{first.name[:-5]}-float32"]
     )
@@ -62,13 +67,15 @@ def test_conversion_happens_once_per_model_and_quantisation(tiny_model, conversi
 def test_batches_run_by_several_workers_come_back_in_input_order_with_the_same_results(tiny_model):
     """Small batches and three workers: more batches are submitted than are waited for at once."""
     units = real_units(40)
-    options = DecodingOptions(device="cpu", beam=2, batch_size=3, compute_type="float32")
-    alone = CT2Translator(str(tiny_model), replace(options, workers=1))
-    together = CT2Translator(str(tiny_model), replace(options, workers=3))
+    options = {"beam": 2, "batch_size": 3, "compute_type": "float32"}
+    alone = load_translator("ct2", tiny_model, workers=1, **options)
+    together = load_translator("ct2", tiny_model, workers=3, **options)
+    assert isinstance(alone, CT2Translator) and isinstance(together, CT2Translator)
     assert (alone.workers, together.workers) == (1, 3)
-    heard: list[int] = []
-    parallel = together.translate(units, heard.append)
-    serial = alone.translate(units)
+    batches = together.planner.plan(units)
+    heard = [len(batch.indices) for batch in batches]
+    parallel = translate(together, units)
+    serial = translate(alone, units)
     assert [t.tokens for t in parallel] == [t.tokens for t in serial]
     assert [sum(t.logprobs) for t in parallel] == pytest.approx([sum(t.logprobs) for t in serial])
     assert sum(heard) == len(units) and max(heard) <= 3 and len(heard) > 2 * together.workers
@@ -79,3 +86,18 @@ def test_on_a_cpu_every_core_gets_a_single_threaded_worker_unless_told_otherwise
     assert thread_layout("cpu", 2, 8) == (2, 4)
     assert thread_layout("cpu", 16, 8) == (16, 1)
     assert thread_layout("cuda", None, 8) == (1, 8)
+
+
+def test_the_ct2_backend_runs_without_torch_once_the_model_is_converted(tiny_model, tmp_path):
+    """Translating with CTranslate2 needs the tokenizer, never PyTorch: a fresh process that loads the
+    backend on a converted model and translates must not have imported torch."""
+    import subprocess
+
+    load_translator("ct2", tiny_model)  # converts (the converter imports torch)
+    script = (
+        "import sys; from tests.helpers import load_translator, translate; "
+        f"t = load_translator('ct2', {str(tiny_model)!r}); translate(t, [('مرحبا', 'بكم')]); "
+        "print(sorted({'torch', 'transformers.modeling_utils'} & set(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"

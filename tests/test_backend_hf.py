@@ -10,10 +10,10 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from pipeline.backends.common import DecodingOptions
-from pipeline.backends.hf import HFTranslator
 from pipeline.errors import ModelNotAvailable
-from pipeline.random_model import write_random_model
+from pipeline.models import resolve_model
+from pipeline.tools.random_model import write_random_model
+from tests.helpers import load_translator, translate
 
 UNITS = [
     ("لقد", "إعتدنا", "للغاية", "علي", "استخدام", "الإنترنت."),
@@ -23,7 +23,7 @@ UNITS = [
 
 
 def test_translation_carries_tokens_logprobs_and_word_attention(tiny_translator):
-    translations = tiny_translator.translate(UNITS)
+    translations = translate(tiny_translator, UNITS)
     assert len(translations) == len(UNITS)
     for words, translation in zip(UNITS, translations, strict=True):
         assert translation.tokens and len(translation.logprobs) == len(translation.tokens)
@@ -36,26 +36,28 @@ def test_translation_carries_tokens_logprobs_and_word_attention(tiny_translator)
 
 
 def test_length_sorted_batches_come_back_in_input_order(tiny_translator):
-    together = tiny_translator.translate(UNITS)
-    alone = [tiny_translator.translate([words])[0] for words in UNITS]
+    together = translate(tiny_translator, UNITS)
+    alone = [translate(tiny_translator, [words])[0] for words in UNITS]
     assert [t.tokens for t in together] == [t.tokens for t in alone]
 
 
 def test_hitting_the_length_cap_is_reported_as_truncated(tiny_model):
-    translator = HFTranslator(str(tiny_model), DecodingOptions(device="cpu", max_new_tokens=4, beam=1))
-    [translation] = translator.translate([UNITS[0]])
+    translator = load_translator("hf", tiny_model, max_new_tokens=4, beam=1)
+    [translation] = translate(translator, [UNITS[0]])
     assert translation.truncated
     assert len(translation.tokens) == 3  # the fourth position is the end-of-sentence token
 
 
 def test_beam_defaults_to_the_models_generation_config(tiny_translator, tiny_model):
-    assert tiny_translator.beam == 4  # opus-mt-ar-en's generation_config.json
-    assert HFTranslator(str(tiny_model), DecodingOptions(device="cpu", beam=2)).beam == 2
+    assert resolve_model(str(tiny_model)).beam == 4  # opus-mt-ar-en's generation_config.json
+    assert tiny_translator.decoding.beam == 4
+    assert load_translator("hf", tiny_model, beam=2).decoding.beam == 2
 
 
 def test_token_counts_are_the_real_tokenizers(tiny_translator):
-    assert tiny_translator.count_tokens("الإنترنت") == len(tiny_translator.tokenizer.tokenize("الإنترنت"))
-    assert tiny_translator.count_tokens("") == 0
+    count_tokens = tiny_translator.planner.count_tokens
+    assert count_tokens("الإنترنت") == len(tiny_translator.tokenizer.tokenize("الإنترنت"))
+    assert count_tokens("") == 0
 
 
 def test_random_model_full_size_has_the_real_architecture(tmp_path):
@@ -118,7 +120,7 @@ def test_a_local_folder_without_weights_says_so(tmp_path):
     folder = tmp_path / "empty-model"
     folder.mkdir()
     with pytest.raises(ModelNotAvailable, match=f"No usable model in the folder {folder}"):
-        HFTranslator(str(folder))
+        resolve_model(str(folder))
 
 
 def test_attention_is_the_last_layers_first_head_summed_over_each_words_tokens(tiny_translator):
@@ -126,8 +128,8 @@ def test_attention_is_the_last_layers_first_head_summed_over_each_words_tokens(t
     import torch
 
     words = UNITS[0]
-    [translation] = tiny_translator.translate([words])
-    tokenizer, model = tiny_translator.tokenizer, tiny_translator.model
+    [translation] = translate(tiny_translator, [words])
+    tokenizer, model = tiny_translator.tokenizer, tiny_translator.network
     per_word = [tokenizer.convert_tokens_to_ids(tokenizer.tokenize(word)) for word in words]
     source = [i for ids in per_word for i in ids] + [tokenizer.eos_token_id]
     target = tokenizer.convert_tokens_to_ids(list(translation.tokens))

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from pipeline.bench import CONTESTANTS, ENGINE_CONTESTANTS, main
-from pipeline.review.browser import chromium
+from pathlib import Path
+
+from pipeline.cli import main
+from pipeline.tools.bench import CONTESTANTS, ENGINE_CONTESTANTS
+from pipeline.tools.browser import chromium
+
+DATA = Path(__file__).parent / "data"
 
 
 def table(report: str, header: str) -> list[list[str]]:
@@ -14,8 +19,8 @@ def table(report: str, header: str) -> list[list[str]]:
 def test_bench_smoke_every_contestant_produces_the_same_tokens_and_a_report(tiny_model, tmp_path):
     out = tmp_path / "BENCHMARKS.md"
     options = ["--segments", "6", "--tokens", "3", "--beams", "2", "--agreement", "4", "--review", "30"]
-    options += ["--out", str(out)]
-    assert main(["--model", str(tiny_model), *options]) == 0
+    options += ["--out", str(out), "--data", str(DATA)]
+    assert main(["bench", "--model", str(tiny_model), *options]) == 0
     report = out.read_text(encoding="utf-8")
     rows = table(report, "| contestant |")
     assert [row[:3] for row in rows] == [[c, "2", "18"] for c in CONTESTANTS]

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.backends import load_translator
-from pipeline.backends.common import DecodingOptions
+from pipeline.errors import ModelNotAvailable
 from pipeline.families import FAMILIES
+from pipeline.models import resolve_model
+from tests.helpers import load_translator, translate
 
 MULTILINGUAL = ["nllb", "m2m100"]
 UNITS = [
@@ -17,7 +18,7 @@ UNITS = [
     ("مرحبا", "", "بكم"),
     ("نعم.",),
 ]
-GREEDY = DecodingOptions(device="cpu", beam=1, max_new_tokens=10, compute_type="float32")
+GREEDY = {"beam": 1, "max_new_tokens": 10, "compute_type": "float32"}
 
 
 def language_token(family: str, code: str) -> str:
@@ -26,10 +27,11 @@ def language_token(family: str, code: str) -> str:
 
 @pytest.mark.parametrize("family", MULTILINGUAL)
 def test_the_source_starts_with_its_language_token_as_the_tokenizer_itself_encodes_it(family, tiny_model_of):
-    translator = load_translator("hf", str(tiny_model_of(family)), GREEDY)
+    translator = load_translator("hf", tiny_model_of(family), **GREEDY)
+    assert resolve_model(str(tiny_model_of(family))).family == family  # recognised from its files
     text = " ".join(UNITS[0])
     reference = translator.tokenizer(text).input_ids  # the family's own tokenizer, source language set
-    encoded = translator.encoder.encode(UNITS[0])
+    encoded = translator.planner.encoder.encode(UNITS[0])
     assert encoded.ids == reference
     assert encoded.pieces[0] == language_token(family, FAMILIES[family].source_lang)
     assert encoded.pieces[-1] == translator.tokenizer.eos_token and encoded.word_start == 1
@@ -38,10 +40,10 @@ def test_the_source_starts_with_its_language_token_as_the_tokenizer_itself_encod
 @pytest.mark.parametrize("family", MULTILINGUAL)
 def test_the_target_language_is_forced_first_then_removed(family, tiny_model_of):
     """Our translation equals transformers' documented recipe (forced_bos_token_id) minus that token."""
-    translator = load_translator("hf", str(tiny_model_of(family)), GREEDY)
+    translator = load_translator("hf", tiny_model_of(family), **GREEDY)
     target = language_token(family, FAMILIES[family].target_lang)
-    tokenizer, model = translator.tokenizer, translator.model
-    for words, translation in zip(UNITS, translator.translate(UNITS), strict=True):
+    tokenizer, model = translator.tokenizer, translator.network
+    for words, translation in zip(UNITS, translate(translator, UNITS), strict=True):
         inputs = tokenizer(" ".join(words), return_tensors="pt")
         with torch.inference_mode():
             output = model.generate(
@@ -59,35 +61,32 @@ def test_the_target_language_is_forced_first_then_removed(family, tiny_model_of)
 
 @pytest.mark.parametrize(("family", "other"), [("nllb", "fra_Latn"), ("m2m100", "fr")])
 def test_the_target_language_code_conditions_the_output(family, other, tiny_model_of):
-    model = str(tiny_model_of(family))
-    english = load_translator("hf", model, GREEDY).translate(UNITS)
-    french = load_translator("hf", model, DecodingOptions(**{**vars(GREEDY), "target_lang": other}))
+    model = tiny_model_of(family)
+    english = translate(load_translator("hf", model, **GREEDY), UNITS)
+    french = load_translator("hf", model, model={"target_lang": other}, **GREEDY)
     # Random weights may pick the same tokens; their probabilities still depend on the forced token.
-    scores = [t.logprobs for t in french.translate(UNITS)]
+    scores = [t.logprobs for t in translate(french, UNITS)]
     assert not np.allclose(scores[0][:3], english[0].logprobs[:3], atol=1e-4)
 
 
 @pytest.mark.parametrize(("family", "dialect"), [("nllb", "arz_Arab"), ("m2m100", "fa")])
 def test_a_chosen_source_language_replaces_the_default_token(family, dialect, tiny_model_of):
-    options = DecodingOptions(device="cpu", source_lang=dialect)
-    translator = load_translator("hf", str(tiny_model_of(family)), options)
-    assert translator.encoder.encode(UNITS[0]).pieces[0] == language_token(family, dialect)
+    model = resolve_model(str(tiny_model_of(family)), source_lang=dialect)
+    assert model.source_lang == dialect
+    translator = load_translator("hf", tiny_model_of(family), model={"source_lang": dialect})
+    assert translator.planner.encoder.encode(UNITS[0]).pieces[0] == language_token(family, dialect)
 
 
 @pytest.mark.parametrize("family", MULTILINGUAL)
 def test_an_unknown_language_code_is_refused_by_name(family, tiny_model_of):
-    with pytest.raises(ValueError, match=r"'(xx_Xxxx|__xx_Xxxx__)' is not a language token"):
-        load_translator(
-            "hf", str(tiny_model_of(family)), DecodingOptions(device="cpu", target_lang="xx_Xxxx")
-        )
+    with pytest.raises(ModelNotAvailable, match=r"'(xx_Xxxx|__xx_Xxxx__)' is not a language token"):
+        load_translator("hf", tiny_model_of(family), model={"target_lang": "xx_Xxxx"})
 
 
 @pytest.mark.parametrize("family", MULTILINGUAL)
 def test_max_positions_keeps_the_language_token_and_the_end_token(family, tiny_model_of):
-    translator = load_translator(
-        "hf", str(tiny_model_of(family)), DecodingOptions(device="cpu", max_positions=5)
-    )
-    encoded = translator.encoder.encode(UNITS[0])
+    translator = load_translator("hf", tiny_model_of(family), model={"max_positions": 5})
+    encoded = translator.planner.encoder.encode(UNITS[0])
     assert len(encoded.pieces) == 5
     assert encoded.pieces[0].endswith(("Arab", "__")) and encoded.pieces[-1] == translator.tokenizer.eos_token
     assert len(encoded.word_of) == 3
@@ -97,16 +96,16 @@ def test_max_positions_keeps_the_language_token_and_the_end_token(family, tiny_m
 def test_ct2_float32_greedy_matches_transformers_tokens_and_averaged_alignment_heads(family, tiny_model_of):
     """The first layer (-2 of 2), both heads averaged: set on the CTranslate2 spec at conversion and
     sliced from transformers' cross-attention, two independent implementations that must agree."""
-    options = DecodingOptions(**{**vars(GREEDY), "alignment_layer": -2, "alignment_heads": 2})
-    model = str(tiny_model_of(family))
-    reference = load_translator("hf", model, options).translate(UNITS)
-    fast = load_translator("ct2", model, options).translate(UNITS)
+    alignment = {"alignment_layer": -2, "alignment_heads": 2}
+    model = tiny_model_of(family)
+    reference = translate(load_translator("hf", model, model=alignment, **GREEDY), UNITS)
+    fast = translate(load_translator("ct2", model, model=alignment, **GREEDY), UNITS)
     assert [t.tokens for t in fast] == [t.tokens for t in reference]
     for a, b, words in zip(reference, fast, UNITS, strict=True):
         assert np.asarray(a.attention).shape == (len(a.tokens), len(words))
         assert np.allclose(a.attention, b.attention, atol=1e-4)
         assert np.mean(b.logprobs) == pytest.approx(np.mean(a.logprobs), abs=1e-3)
-    default = load_translator("hf", model, GREEDY).translate(UNITS)
+    default = translate(load_translator("hf", model, **GREEDY), UNITS)
     assert not np.allclose(default[0].attention, reference[0].attention, atol=1e-3)  # the option is used
 
 

@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 import ray
 
-from pipeline.backends.common import DecodingOptions
 from pipeline.cache import CachedTranslator, TranslationCache
 from pipeline.cli import main
-from pipeline.engines import EngineOptions, open_engine
+from pipeline.engines import ClusterOptions
 from pipeline.errors import EngineUnavailable
 from pipeline.readers import read_transcript
-from pipeline.run import translate_archive
+from pipeline.run import Job, open_translator, translate_archive
+from pipeline.settings import Placement
 from pipeline.units import UnitOptions, build_units
 from tests.conftest import DATA
 
@@ -79,22 +79,36 @@ def test_a_rerun_on_ray_takes_every_unit_from_the_cache_a_local_run_filled(tmp_p
 def planned_archive(source: Path, translator: CachedTranslator) -> list:
     transcripts = [read_transcript(path) for path in sorted(source.iterdir())]
     return [
-        (transcript, build_units(transcript, translator.count_tokens, UnitOptions()))
+        (transcript, build_units(transcript, translator.planner.count_tokens, UnitOptions()))
         for transcript in transcripts
     ]
 
 
+def engine(name: str, model: Path, workers: int | None = None) -> Job:
+    """Greedy, two units per batch; on Ray, `workers` actors of one CPU each."""
+    return Job(
+        paths=(),
+        model=str(model),
+        engine=name,
+        beam=1,
+        placement=Placement(batch_size=2, workers=workers),
+        cluster=ClusterOptions(worker_cpus=1),
+    )
+
+
+def cache_in(folder: Path) -> TranslationCache:
+    folder.mkdir(parents=True, exist_ok=True)
+    return TranslationCache(folder / "translations.sqlite3")
+
+
 def test_a_model_actor_killed_mid_run_is_restarted_and_the_outputs_are_complete(tmp_path, tiny_model):
     source = archive(tmp_path / "in")
-    options = DecodingOptions(beam=1, batch_size=2)
-    with open_engine("local", "ct2", str(tiny_model), options, EngineOptions()) as backend:
-        translator = CachedTranslator(backend, TranslationCache(tmp_path / "local"))
+    with open_translator(engine("local", tiny_model)) as backend:
+        translator = CachedTranslator(backend, cache_in(tmp_path / "local"))
         expected = list(translate_archive(planned_archive(source, translator), translator))
 
-    with open_engine(
-        "ray", "ct2", str(tiny_model), options, EngineOptions(workers=2, worker_cpus=1)
-    ) as backend:
-        translator = CachedTranslator(backend, TranslationCache(tmp_path / "ray"))
+    with open_translator(engine("ray", tiny_model, workers=2)) as backend:
+        translator = CachedTranslator(backend, cache_in(tmp_path / "ray"))
         victim = backend.actors[0]
         before = ray.get(victim.describe.remote()).pid
         produced = translate_archive(planned_archive(source, translator), translator)
@@ -109,27 +123,25 @@ def test_a_model_actor_killed_mid_run_is_restarted_and_the_outputs_are_complete(
 
 def test_actors_that_cannot_come_back_stop_the_run_and_a_rerun_resumes_from_the_cache(tmp_path, tiny_model):
     source = archive(tmp_path / "in")
-    options = DecodingOptions(beam=1, batch_size=2)
-    with open_engine(
-        "ray", "ct2", str(tiny_model), options, EngineOptions(workers=2, worker_cpus=1)
-    ) as backend:
-        translator = CachedTranslator(backend, TranslationCache(tmp_path / "out"))
+    with open_translator(engine("ray", tiny_model, workers=2)) as backend:
+        translator = CachedTranslator(backend, cache_in(tmp_path / "out"))
         produced = translate_archive(planned_archive(source, translator), translator)
         next(produced)
         for actor in backend.actors:
             ray.kill(actor, no_restart=True)
         with pytest.raises(EngineUnavailable, match="run the same command again to go on from there"):
             list(produced)
-    with open_engine("local", "ct2", str(tiny_model), options, EngineOptions()) as backend:
-        translator = CachedTranslator(backend, TranslationCache(tmp_path / "out"))
+    with open_translator(engine("local", tiny_model)) as backend:
+        translator = CachedTranslator(backend, cache_in(tmp_path / "out"))
         list(translate_archive(planned_archive(source, translator), translator))
     assert translator.counts.cached >= 30  # at least the first transcript's units
 
 
 def test_actors_that_cannot_load_the_model_say_so_before_any_work(tmp_path, tiny_model, capsys):
+    """The driver resolves the model from its files; only the actors load its tokenizer and weights."""
     broken = tmp_path / "broken-model"
     shutil.copytree(tiny_model, broken)
-    (broken / "config.json").write_text("{ not json", encoding="utf-8")
+    (broken / "source.spm").write_bytes(b"not a sentencepiece model")
     source = archive(tmp_path / "in", transcripts=1)
     assert translate(source, tmp_path / "out", broken, "--engine", "ray") == 2
     error = capsys.readouterr().err

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
+from pipeline.output import OutputFolder
 from pipeline.review.app import create_app
 from pipeline.review.store import ReviewStore
 from tests.review_helpers import aligned
@@ -12,7 +13,7 @@ PAYLOAD = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
 
 @pytest.fixture
 def client(tmp_path) -> TestClient:
-    ReviewStore(tmp_path).sync(
+    ReviewStore(OutputFolder(tmp_path).review_database).sync(
         aligned("talk", [("مرحبا بكم.", "Welcome."), (f"نص {PAYLOAD}", f"Text {PAYLOAD}")])
     )
     return TestClient(create_app(tmp_path), base_url="http://127.0.0.1:8765")

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.review.browser import CHROMIUM_FLAGS, chromium, serving
+from pipeline.output import OutputFolder
 from pipeline.review.store import ReviewStore
+from pipeline.tools.browser import CHROMIUM_FLAGS, chromium, serving
 from tests.review_helpers import aligned
 
 CHROMIUM = chromium()
@@ -37,7 +38,7 @@ def app_url(tmp_path):
     transcript = aligned("interview", pairs)
     hostile = replace(transcript.sentences[1], speaker=PAYLOAD)
     sentences = (transcript.sentences[0], hostile, *transcript.sentences[2:])
-    ReviewStore(tmp_path).sync(replace(transcript, sentences=sentences))
+    ReviewStore(OutputFolder(tmp_path).review_database).sync(replace(transcript, sentences=sentences))
     with serving(tmp_path) as url:
         yield url, tmp_path
 
@@ -87,7 +88,7 @@ def test_a_reviewer_edits_and_approves_with_the_keyboard_and_finds_it_after_relo
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "review-app.png"))
         browser.close()
-    saved = ReviewStore(folder).sentences("interview")[0]
+    saved = ReviewStore(OutputFolder(folder).review_database).sentences("interview")[0]
     assert (saved.sentence.en, saved.status) == ("Welcome to our programme.", "approved")
 
 

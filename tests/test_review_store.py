@@ -5,6 +5,7 @@ import threading
 import pytest
 
 from pipeline.glossary import Term
+from pipeline.output import OutputFolder
 from pipeline.review.store import Conflict, ReviewStore
 from tests.review_helpers import aligned
 
@@ -13,7 +14,7 @@ PAIRS = [("مرحبا بكم في البرنامج.", "Welcome to the show."), (
 
 @pytest.fixture
 def store(tmp_path) -> ReviewStore:
-    store = ReviewStore(tmp_path)
+    store = ReviewStore(OutputFolder(tmp_path).review_database)
     store.sync(aligned("talk", PAIRS))
     return store
 
@@ -23,14 +24,14 @@ def test_edits_approvals_and_comments_are_saved_with_their_history_and_survive_a
     edited = store.update("talk", first.id, 0, en="Welcome to our programme.")
     assert (edited.status, edited.revision, edited.machine) == ("edited", 1, "Welcome to the show.")
     approved = store.update("talk", first.id, 1, status="approved", comment="checked against audio")
-    reopened = ReviewStore(tmp_path).sentence("talk", first.id)
+    reopened = ReviewStore(OutputFolder(tmp_path).review_database).sentence("talk", first.id)
     assert reopened == approved
     assert (reopened.sentence.en, reopened.status, reopened.comment) == (
         "Welcome to our programme.",
         "approved",
         "checked against audio",
     )
-    history = ReviewStore(tmp_path).history("talk", first.id)
+    history = ReviewStore(OutputFolder(tmp_path).review_database).history("talk", first.id)
     assert [(h["revision"], h["field"], h["old"], h["new"]) for h in history] == [
         (1, "en", "Welcome to the show.", "Welcome to our programme."),
         (1, "status", "untouched", "edited"),
@@ -104,7 +105,7 @@ def test_an_edited_sentence_whose_arabic_changed_comes_back_flagged_with_the_old
 
 
 def test_glossary_terms_missing_from_the_english_flag_the_sentence_until_it_is_fixed(tmp_path):
-    store = ReviewStore(tmp_path)
+    store = ReviewStore(OutputFolder(tmp_path).review_database)
     pairs = [*PAIRS, ("وصقر هنا", "And he is here"), ("صقري هنا", "My falcon is here")]
     store.sync(aligned("talk", pairs), [Term("صَقْر", "Saqr", "g.tsv:1")])
     welcome, thanks, clitic, other_word = store.sentences("talk")

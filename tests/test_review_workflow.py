@@ -9,6 +9,7 @@ import pytest
 from lxml import etree
 
 from pipeline.cli import main
+from pipeline.output import OutputFolder
 from pipeline.review.exports import EXPORTERS
 from pipeline.review.store import ReviewStore
 from tests.conftest import DATA
@@ -56,7 +57,7 @@ def translated(tmp_path, tiny_model):
 
 def test_reviewed_work_survives_a_rerun_and_a_changed_cue_is_flagged_source_changed(translated, capsys):
     out, source, translate = translated
-    store = ReviewStore(out)
+    store = ReviewStore(OutputFolder(out).review_database)
     first, second, third = store.sentences("talk")
     assert second.expected == ("Saqr",)  # the random model never writes Saqr
     store.update("talk", first.id, 0, en="Welcome to the programme.", status="approved")
@@ -88,7 +89,7 @@ def test_xliff_validates_against_the_xliff_2_schema_and_round_trips_through_impo
     translated, tmp_path
 ):
     out, _, _ = translated
-    store = ReviewStore(out)
+    store = ReviewStore(OutputFolder(out).review_database)
     first, second, third = store.sentences("talk")
     store.update("talk", first.id, 0, en="Welcome <b>all</b> & everyone.", status="approved", comment="ok")
     store.update("talk", second.id, 0, status="needs-work")
@@ -137,7 +138,7 @@ def test_tmx_is_valid_against_the_tmx_14b_dtd_and_holds_both_languages(translate
 
 def test_tsv_export_has_status_and_comment_and_round_trips(translated, tmp_path):
     out, _, _ = translated
-    store = ReviewStore(out)
+    store = ReviewStore(OutputFolder(out).review_database)
     first = store.sentences("talk")[0]
     store.update("talk", first.id, 0, comment="name?", status="needs-work")
     assert main(["export", "--from", str(out), "--format", "tsv", "--out", str(tmp_path / "x")]) == 0
@@ -163,7 +164,7 @@ def test_docx_opens_with_python_docx_and_holds_the_bilingual_table(translated, t
     from docx import Document
 
     out, _, _ = translated
-    store = ReviewStore(out)
+    store = ReviewStore(OutputFolder(out).review_database)
     first = store.sentences("talk")[0]
     store.update("talk", first.id, 0, en="Welcome to the programme.")
     assert main(["export", "--from", str(out), "--format", "docx", "--out", str(tmp_path / "x")]) == 0
@@ -176,7 +177,7 @@ def test_docx_opens_with_python_docx_and_holds_the_bilingual_table(translated, t
 
 def test_subtitle_exports_carry_the_reviewed_english(translated, tmp_path):
     out, _, _ = translated
-    store = ReviewStore(out)
+    store = ReviewStore(OutputFolder(out).review_database)
     first = store.sentences("talk")[0]
     store.update("talk", first.id, 0, en="Welcome to the programme.")
     for name in ("srt", "vtt", "bilingual-vtt"):

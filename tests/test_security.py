@@ -12,8 +12,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from pipeline.backends.ct2 import convert
-from pipeline.backends.hf import load_model
 from pipeline.cli import main
+from pipeline.models import resolve_model
+from pipeline.output import OutputFolder
 from pipeline.records import AlignedTranscript, Transcript
 from pipeline.review.app import create_app
 from pipeline.review.store import ReviewStore
@@ -88,7 +89,9 @@ def test_payloads_in_text_and_speaker_names_are_inert_in_the_html_report(payload
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_payloads_as_transcript_names_are_inert_in_the_review_app_pages(tmp_path, payload):
     name = f"talk {payload}"
-    ReviewStore(tmp_path).sync(aligned(name, [(f"نص {payload}", f"Text {payload}")]))
+    ReviewStore(OutputFolder(tmp_path).review_database).sync(
+        aligned(name, [(f"نص {payload}", f"Text {payload}")])
+    )
     client = TestClient(create_app(tmp_path))
     assert_inert(client.get("/").text, own_scripts=0)
     listed = client.get("/api/transcripts").json()
@@ -96,7 +99,7 @@ def test_payloads_as_transcript_names_are_inert_in_the_review_app_pages(tmp_path
 
 
 def test_the_review_app_listens_on_loopback_unless_told_otherwise(tmp_path, monkeypatch):
-    ReviewStore(tmp_path).sync(aligned("talk", [("نص", "Text")]))
+    ReviewStore(OutputFolder(tmp_path).review_database).sync(aligned("talk", [("نص", "Text")]))
     calls = []
     monkeypatch.setattr("pipeline.review.app.serve", lambda *args: calls.append(args))
     assert main(["review", "--from", str(tmp_path)]) == 0
@@ -119,14 +122,13 @@ def test_a_pickle_beside_safetensors_weights_is_never_opened(tiny_model, tmp_pat
     shutil.copytree(tiny_model, folder)
     marker = tmp_path / "pwned"
     (folder / "pytorch_model.bin").write_bytes(pickle.dumps(Trap(marker)))
-    load_model(str(folder))
-    convert(folder, "int8", tmp_path / "ct2")
+    model = resolve_model(str(folder))
+    model.load_torch_model()
+    convert(model, "int8", tmp_path / "ct2")
     assert not marker.exists()
 
 
 def test_code_shipped_with_a_model_is_never_run(tiny_model, tmp_path):
-    from pipeline.backends.hf import load_tokenizer
-
     folder = tmp_path / "model"
     shutil.copytree(tiny_model, folder)
     marker = tmp_path / "pwned"
@@ -135,6 +137,7 @@ def test_code_shipped_with_a_model_is_never_run(tiny_model, tmp_path):
         config = json.loads((folder / name).read_text())
         config["auto_map"] = {key: "evil.Evil"}
         (folder / name).write_text(json.dumps(config))
-    load_model(str(folder))
-    load_tokenizer(str(folder))
+    model = resolve_model(str(folder))
+    model.load_torch_model()
+    model.load_tokenizer()
     assert not marker.exists()

@@ -22,8 +22,8 @@ def test_long_unpunctuated_asr_text_is_cut_within_budget_and_loses_nothing(tiny_
     mgb3 = read_transcript(DATA / "mgb3" / "segments.tsv")
     joined = transcript(Segment(id="all", text=" ".join(s.text for s in mgb3.segments)))
     options = UnitOptions(token_budget=128)
-    units = build_units(joined, tiny_translator.count_tokens, options)
-    sizes = [sum(tiny_translator.count_tokens(w) for w in unit.model_words) for unit in units]
+    units = build_units(joined, tiny_translator.planner.count_tokens, options)
+    sizes = [sum(tiny_translator.planner.count_tokens(w) for w in unit.model_words) for unit in units]
     assert len(units) > 100
     assert max(sizes) <= 128
     assert min(sizes) > 128 // 4  # every cut leaves at least a quarter on each side: no fragments

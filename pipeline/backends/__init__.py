@@ -1,30 +1,30 @@
-"""Translator backends: anything that turns units (lists of normalised Arabic words) into Translations.
+"""Translator backends: a `Planner` (shared by all, see planning.py) and a runner that turns planned
+batches into Translations. The local backends (hf: transformers; ct2: CTranslate2) and the Ray pool
+all implement `Translator`.
 
 Backends are named in a registry and imported only when chosen, so a run that does not use
-CTranslate2 never loads it.
+transformers' PyTorch models never imports torch.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
-from pipeline.backends.common import BatchedTranslator, DecodingOptions
+from pipeline.backends.planning import Batch, Planner, gather
+from pipeline.models import ResolvedModel
 from pipeline.records import Translation
+from pipeline.settings import DecodingOptions, Placement
 
 
 class Translator(Protocol):
-    name: str  # what produced the translations, recorded in the outputs
+    name: str  # what produced the translations, as the outputs show it
+    signature: str  # everything that decides a unit's translation (see settings.output_signature)
+    planner: Planner  # how units become batches for `run`
 
-    def count_tokens(self, text: str) -> int:
-        """Source tokens the model sees for `text` (one word), without special tokens."""
-        ...
-
-    def translate(
-        self, units: Sequence[Sequence[str]], progress: Callable[[int], None] | None = None
-    ) -> list[Translation]:
-        """One Translation per unit, in order; `progress(n)` after every n units done."""
+    def run(self, batches: Sequence[Batch]) -> Iterator[list[Translation]]:
+        """Each batch's translations, in the order of `batches`."""
         ...
 
 
@@ -34,6 +34,15 @@ BACKENDS: dict[str, str] = {
 }
 
 
-def load_translator(backend: str, model: str, options: DecodingOptions) -> BatchedTranslator:
+def load_backend(
+    backend: str, model: ResolvedModel, decoding: DecodingOptions, placement: Placement
+) -> Translator:
     module, _, name = BACKENDS[backend].partition(":")
-    return getattr(importlib.import_module(module), name)(model, options)
+    translator: Translator = getattr(importlib.import_module(module), name)(model, decoding, placement)
+    return translator
+
+
+def translate_units(translator: Translator, units: Sequence[Sequence[str]]) -> list[Translation]:
+    """One Translation per unit, in order: a translator used on its own, without the cache."""
+    batches = translator.planner.plan(units)
+    return gather(len(units), zip(batches, translator.run(batches), strict=True))

@@ -14,31 +14,21 @@ and when one unit yields several English sentences they share its confidence.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import ctranslate2
-import numpy as np
-from ctranslate2.converters import TransformersConverter
 
-from pipeline.backends.common import (
-    Batch,
-    BatchedTranslator,
-    DecodingOptions,
-    Encoded,
-    cpu_cores,
-    output_signature,
-    resolve_device,
-    source_and_target_tokens,
-    word_attention,
-)
-from pipeline.backends.hf import load_tokenizer, model_folder
-from pipeline.presets import model_fingerprint
+from pipeline.backends.attention import word_attention
+from pipeline.backends.planning import Batch, Encoded, make_planner
+from pipeline.errors import ModelNotAvailable
+from pipeline.models import ResolvedModel
 from pipeline.records import Translation
+from pipeline.settings import DecodingOptions, Placement, cpu_cores, output_signature, resolve_device
 
 
 def cache_root() -> Path:
@@ -46,37 +36,35 @@ def cache_root() -> Path:
     return Path(os.environ.get("ARABIC_PIPELINE_CACHE") or Path.home() / ".cache" / "arabic-pipeline")
 
 
-class CT2Translator(BatchedTranslator):
-    def __init__(self, model_name: str, options: DecodingOptions = DecodingOptions()):
-        tokenizer = load_tokenizer(model_name)
-        folder = model_folder(model_name)
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-        self.device = resolve_device(options.device, ctranslate2.get_cuda_device_count() > 0)
-        self.compute_type = options.compute_type or ("float16" if self.device == "cuda" else "int8")
-        self.name = f"{model_name} (ctranslate2 {self.compute_type})"
-        self.options = options
-        self.beam = options.beam or _generation_beams(folder)
-        positions = config.get("max_position_embeddings", 512)
-        self.encoder, self.target_prefix = source_and_target_tokens(tokenizer, positions, options)
-        alignment = (options.alignment_layer, options.alignment_heads)
-        model_hash = model_fingerprint(folder)
+class CT2Translator:
+    def __init__(self, model: ResolvedModel, decoding: DecodingOptions, placement: Placement = Placement()):
+        tokenizer = model.load_tokenizer()
+        self.device = resolve_device(placement.device, ctranslate2.get_cuda_device_count() > 0)
+        self.compute_type = placement.compute_type or ("float16" if self.device == "cuda" else "int8")
+        self.name = f"{model.label} (ctranslate2 {self.compute_type})"
+        self.decoding = decoding
         self.signature = output_signature(
-            f"ct2 {ctranslate2.__version__} {self.compute_type}", model_hash, options, self.beam
+            f"ct2 {ctranslate2.__version__} {self.compute_type}", model, decoding
         )
-        converted = convert(folder, self.compute_type, cache_root(), alignment, model_hash)
-        self.workers, threads = thread_layout(self.device, options.workers, cpu_cores())
-        self.translator = ctranslate2.Translator(
-            str(converted),
-            device=self.device,
-            compute_type=self.compute_type,
-            inter_threads=self.workers,
-            intra_threads=threads,
-        )
+        self.planner = make_planner(model, tokenizer, decoding, placement)
+        self.target_prefix = self.planner.target_prefix
+        converted = convert(model, self.compute_type, cache_root())
+        self.workers, threads = thread_layout(self.device, placement.workers, cpu_cores())
+        try:
+            self.translator = ctranslate2.Translator(
+                str(converted),
+                device=self.device,
+                compute_type=self.compute_type,
+                inter_threads=self.workers,
+                intra_threads=threads,
+            )
+        except ValueError as error:  # e.g. a --compute-type this device does not support
+            raise ModelNotAvailable(f"CTranslate2 cannot run the model as asked: {error}") from None
 
     def run(self, batches: Sequence[Batch]) -> Iterator[list[Translation]]:
         """Batches are submitted ahead to CTranslate2's workers, which run them at once on the shared
         weights, and collected in order; at most two per worker wait, so results never pile up."""
-        pending: deque[tuple[list[Encoded], int, list]] = deque()
+        pending: deque[tuple[list[Encoded], int, list[Any]]] = deque()
         for batch in batches:
             units = list(batch.units)
             pending.append((units, batch.cap, self._submit(units, batch.cap)))
@@ -85,22 +73,22 @@ class CT2Translator(BatchedTranslator):
         while pending:
             yield self._collect(*pending.popleft())
 
-    def _submit(self, batch: list[Encoded], cap: int) -> list:
+    def _submit(self, batch: list[Encoded], cap: int) -> list[Any]:
         # `cap` counts the end token, as transformers' max_new_tokens does; CTranslate2's lengths do not,
         # and they count the forced target-language token, which hypotheses and attention begin with.
         forced = len(self.target_prefix)
         return self.translator.translate_batch(
             [unit.pieces for unit in batch],
             target_prefix=[list(self.target_prefix)] * len(batch) if forced else None,
-            beam_size=self.beam,
+            beam_size=self.decoding.beam,
             max_decoding_length=cap - 1 + forced,
-            min_decoding_length=max(0, (self.options.min_new_tokens or 0) - 1) + forced,
+            min_decoding_length=max(0, (self.decoding.min_new_tokens or 0) - 1) + forced,
             return_attention=True,
             return_scores=True,
             asynchronous=True,
         )
 
-    def _collect(self, batch: list[Encoded], cap: int, pending: list) -> list[Translation]:
+    def _collect(self, batch: list[Encoded], cap: int, pending: list[Any]) -> list[Translation]:
         forced = len(self.target_prefix)
         translations = []
         for unit, waiting in zip(batch, pending, strict=True):
@@ -131,38 +119,27 @@ def thread_layout(device: str, workers: int | None, cores: int) -> tuple[int, in
     return workers, max(1, cores // workers)
 
 
-def _generation_beams(folder: Path) -> int:
-    path = folder / "generation_config.json"
-    if path.exists():
-        return int(json.loads(path.read_text(encoding="utf-8")).get("num_beams") or 1)
-    return 1
+def convert(model: ResolvedModel, quantization: str, root: Path) -> Path:
+    """Convert once; later runs find the cached folder, keyed by the model files' fingerprint, the
+    converter's version and the quantisation. A half-finished conversion never counts.
 
-
-def convert(
-    folder: Path,
-    quantization: str,
-    root: Path,
-    alignment: tuple[int, int] = (-1, 1),
-    model_hash: str | None = None,
-) -> Path:
-    """Convert once; later runs find the cached folder, keyed by the model files' hash (`model_hash`
-    when the caller has it), the converter's version and the quantisation. A half-finished conversion
-    never counts.
-
-    `alignment` is the decoder layer and the number of its first heads whose averaged cross-attention
-    the converted model returns; CTranslate2 fixes both at conversion.
+    The converted model returns the cross-attention of the model's alignment layer averaged over its
+    first heads; CTranslate2 fixes both at conversion, so they are part of the folder's name. The
+    converter imports torch and transformers' model code, so only a first run for a model pays for them.
     """
-    layer, heads = alignment
-    suffix = "" if alignment == (-1, 1) else f"-a{layer}x{heads}"
-    key = hashlib.sha256(f"{ctranslate2.__version__}\0{model_hash or model_fingerprint(folder)}".encode())
+    layer, heads = model.alignment_layer, model.alignment_heads
+    suffix = "" if (layer, heads) == (-1, 1) else f"-a{layer}x{heads}"
+    key = hashlib.sha256(f"{ctranslate2.__version__}\0{model.fingerprint}".encode())
     target = root / f"{key.hexdigest()[:20]}-{quantization}{suffix}"
     if (target / "model.bin").exists():
         return target
+    from pipeline.backends.ct2_converter import ModelConverter  # torch and transformers' models
+
     root.mkdir(parents=True, exist_ok=True)
     temporary = root / f".{target.name}.{os.getpid()}.tmp"
     shutil.rmtree(temporary, ignore_errors=True)
     try:
-        ModelConverter(str(folder), layer, heads).convert(
+        ModelConverter(str(model.folder), layer, heads).convert(
             str(temporary), quantization=quantization, force=True
         )
         os.replace(temporary, target)
@@ -172,29 +149,3 @@ def convert(
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
     return target
-
-
-class ModelConverter(TransformersConverter):
-    """CTranslate2's converter with two changes. The alignment layer and heads are set on the decoder
-    spec (its loaders always keep the last layer's first head, which only Marian trains for alignment).
-    And M2M100's language tokens are put back into the tokenizer's vocabulary: transformers 5 leaves
-    them out of `M2M100Tokenizer.get_vocab()`, so the converted vocabulary would be 100 tokens short."""
-
-    def __init__(self, model: str, layer: int, heads: int):
-        super().__init__(model)
-        self.alignment = (layer, heads)
-
-    def load_tokenizer(self, tokenizer_class, model_name_or_path, **kwargs):
-        tokenizer = super().load_tokenizer(tokenizer_class, model_name_or_path, **kwargs)
-        vocabulary = tokenizer.get_vocab()
-        languages = getattr(tokenizer, "lang_token_to_id", {})
-        if languages.keys() - vocabulary.keys():
-            complete = {**vocabulary, **languages}
-            tokenizer.get_vocab = lambda: complete  # this instance only, read by the converter's loader
-        return tokenizer
-
-    def _load(self):
-        spec = super()._load()
-        spec.decoder.alignment_layer = np.int16(self.alignment[0])
-        spec.decoder.alignment_heads = np.int16(self.alignment[1])
-        return spec

@@ -1,7 +1,7 @@
-"""Engines: where a backend's batches run. `local` runs them in this process; `ray` runs them on a
-pool of model actors on a Ray cluster. Both hand the translation cache the same thing, a backend's
-`plan` and `run`, so reading, units, the cache, alignment and writing are one code path whatever
-schedules the batches.
+"""Engines: where a translator's batches run. `local` runs them in this process; `ray` runs them on a
+pool of model actors on a Ray cluster. Both hand the translation cache a `Translator` (a planner and
+`run`), so reading, units, the cache, alignment and writing are one code path whatever schedules the
+batches.
 
 Engines are named in a registry and imported only when chosen: the core never imports Ray.
 """
@@ -11,26 +11,31 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from pipeline.backends import load_translator
-from pipeline.backends.common import BatchedTranslator, DecodingOptions
+from pipeline.backends import Translator, load_backend
+from pipeline.models import ResolvedModel
+from pipeline.settings import DecodingOptions, Placement
 
 
 @dataclass(frozen=True)
-class EngineOptions:
-    # Batches translated at once: CTranslate2 workers in this process (None: one per core), or Ray
-    # model actors (None: one per GPU of the cluster, else one per `worker_cpus` of its CPU cores).
-    workers: int | None = None
-    address: str | None = None  # ray: the cluster to join; None: $RAY_ADDRESS, else a Ray started here
-    worker_cpus: int | None = None  # ray: CPU cores each model actor holds; None: the smallest node's
+class ClusterOptions:
+    """Where the ray engine finds its cluster and how much of it each model actor takes (the number of
+    actors is `Placement.workers`)."""
+
+    address: str | None = None  # the cluster to join; None: $RAY_ADDRESS, else a Ray started here
+    worker_cpus: int | None = None  # CPU cores each model actor holds; None: the smallest node's
 
 
 @contextmanager
 def local(
-    backend: str, model: str, options: DecodingOptions, engine: EngineOptions
-) -> Iterator[BatchedTranslator]:
-    yield load_translator(backend, model, replace(options, workers=engine.workers))
+    backend: str,
+    model: ResolvedModel,
+    decoding: DecodingOptions,
+    placement: Placement,
+    cluster: ClusterOptions,
+) -> Iterator[Translator]:
+    yield load_backend(backend, model, decoding, placement)
 
 
 ENGINES: dict[str, str] = {
@@ -40,8 +45,16 @@ ENGINES: dict[str, str] = {
 
 
 def open_engine(
-    name: str, backend: str, model: str, options: DecodingOptions, engine: EngineOptions
-) -> AbstractContextManager[BatchedTranslator]:
+    name: str,
+    backend: str,
+    model: ResolvedModel,
+    decoding: DecodingOptions,
+    placement: Placement,
+    cluster: ClusterOptions,
+) -> AbstractContextManager[Translator]:
     """The backend's batches run where the engine runs them, until the context ends."""
     module, _, attribute = ENGINES[name].partition(":")
-    return getattr(importlib.import_module(module), attribute)(backend, model, options, engine)
+    opened: AbstractContextManager[Translator] = getattr(importlib.import_module(module), attribute)(
+        backend, model, decoding, placement, cluster
+    )
+    return opened

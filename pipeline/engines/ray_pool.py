@@ -2,10 +2,11 @@
 `worker_cpus` CPU cores, by default one per node), on a local Ray or an existing cluster.
 
 Only the batches travel. This process reads, cuts units, plans the batches (per transcript, exactly as
-the local engine does, with the tokenizer the actors describe), keeps the translation cache, aligns and
-writes; the actors run `BatchedTranslator.run` on the batches they are sent. A batch's numbers do not
-depend on which worker runs it (every CPU worker is single-threaded, as locally), so the outputs are
-byte-identical to the local engine's.
+the local engine does, with the planner the actors describe), keeps the translation cache, aligns and
+writes; the actors run their backend's `run` on the batches they are sent. The model is resolved
+once, by the driver: actors get its folder as an absolute path and never look at the name. A batch's
+numbers do not depend on which worker runs it (every CPU worker is single-threaded, as locally), so
+the outputs are byte-identical to the local engine's.
 
 An actor that dies (a killed process, a lost node) is restarted by Ray, which then re-runs the calls it
 had not answered; batches are pure functions of their units, so a re-run changes nothing. Finished
@@ -22,7 +23,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from pathlib import Path
+from typing import Any
 
 from pipeline.errors import EngineUnavailable
 
@@ -34,10 +35,12 @@ except ModuleNotFoundError as missing:
         "the ray engine needs Ray: pip install '.[ray]' (or run `make translate ENGINE=ray`)"
     ) from missing
 
-from pipeline.backends import load_translator
-from pipeline.backends.common import Batch, BatchedTranslator, DecodingOptions, WordEncoder
-from pipeline.engines import EngineOptions
+from pipeline.backends import Translator, load_backend
+from pipeline.backends.planning import Batch, Planner
+from pipeline.engines import ClusterOptions
+from pipeline.models import ResolvedModel
 from pipeline.records import Translation
+from pipeline.settings import DecodingOptions, Placement
 
 RESTARTS = 3  # times Ray restarts a dead actor (each restart reloads the model)
 RETRIES = 3  # times Ray re-sends a call that a dead actor had not answered
@@ -50,10 +53,7 @@ class Description:
 
     name: str
     signature: str
-    options: DecodingOptions
-    beam: int
-    encoder: WordEncoder
-    target_prefix: tuple[str, ...]
+    planner: Planner
     parallel: int  # batches the backend runs at once (its CTranslate2 workers; 1 for transformers)
     node: str  # the actor's node address, for messages
     pid: int  # its process
@@ -61,38 +61,32 @@ class Description:
 
 @ray.remote(max_restarts=RESTARTS, max_task_retries=RETRIES)
 class ModelActor:
-    def __init__(self, backend: str, model: str, options: DecodingOptions):
-        self.translator = load_translator(backend, model, options)
+    def __init__(self, backend: str, model: ResolvedModel, decoding: DecodingOptions, placement: Placement):
+        self.translator = load_backend(backend, model, decoding, placement)
 
     def describe(self) -> Description:
         t = self.translator
-        parallel = getattr(t, "workers", 1)
         node = ray.util.get_node_ip_address()
-        return Description(
-            t.name, t.signature, t.options, t.beam, t.encoder, t.target_prefix, parallel, node, os.getpid()
-        )
+        return Description(t.name, t.signature, t.planner, getattr(t, "workers", 1), node, os.getpid())
 
     def run(self, batches: list[Batch]) -> list[list[Translation]]:
         return list(self.translator.run(batches))
 
 
-class RayTranslator(BatchedTranslator):
-    """Plans here, with the actors' own tokenizer and options; runs on the actors."""
+class RayTranslator:
+    """Plans here, with the actors' own planner; runs on the actors."""
 
-    def __init__(self, actors: Sequence, description: Description):
+    def __init__(self, actors: Sequence[Any], description: Description):
         self.actors = list(actors)
         self.name = description.name
         self.signature = description.signature
-        self.options = description.options
-        self.beam = description.beam
-        self.encoder = description.encoder
-        self.target_prefix = description.target_prefix
+        self.planner = description.planner
         self.parallel = description.parallel
 
     def run(self, batches: Sequence[Batch]) -> Iterator[list[Translation]]:
         """Groups of `parallel` batches go to the actors in turn, at most AHEAD calls waiting on each,
         and come back in order."""
-        pending: deque = deque()
+        pending: deque[Any] = deque()
         for number, first in enumerate(range(0, len(batches), self.parallel)):
             actor = self.actors[number % len(self.actors)]
             pending.append(actor.run.remote(list(batches[first : first + self.parallel])))
@@ -102,7 +96,7 @@ class RayTranslator(BatchedTranslator):
             yield from _result(pending.popleft())
 
 
-def _result(call) -> list[list[Translation]]:
+def _result(call: Any) -> list[list[Translation]]:
     try:
         return ray.get(call)
     except RayError as error:
@@ -115,22 +109,26 @@ def _result(call) -> list[list[Translation]]:
 
 @contextmanager
 def ray_pool(
-    backend: str, model: str, options: DecodingOptions, engine: EngineOptions
-) -> Iterator[RayTranslator]:
-    """Joins the cluster at `engine.address` (else $RAY_ADDRESS, else starts Ray here; a Ray this
+    backend: str,
+    model: ResolvedModel,
+    decoding: DecodingOptions,
+    placement: Placement,
+    cluster: ClusterOptions,
+) -> Iterator[Translator]:
+    """Joins the cluster at `cluster.address` (else $RAY_ADDRESS, else starts Ray here; a Ray this
     process already started is used as it is), starts the actors, and stops what it started."""
     started = not ray.is_initialized()
     if started:
         # "local" starts a Ray here even when an earlier `ray start` on this machine left its address behind.
-        address = engine.address or os.environ.get("RAY_ADDRESS") or "local"
+        address = cluster.address or os.environ.get("RAY_ADDRESS") or "local"
         _check_reachable(address)
         try:
             ray.init(address=address, logging_level=logging.WARNING)
         except (ConnectionError, RuntimeError, ValueError) as error:
             raise EngineUnavailable(f"Ray could not start or join {address}: {error}") from error
-    actors: list = []
+    actors: list[Any] = []
     try:
-        actors = _start_actors(backend, _model_path(model), options, engine)
+        actors = _start_actors(backend, model, decoding, placement, cluster)
         description = _describe(actors)
         nodes = len({node["NodeID"] for node in ray.nodes() if node["Alive"]})
         address = ray.get_runtime_context().gcs_address
@@ -158,18 +156,21 @@ def _check_reachable(address: str, timeout: float = 5.0) -> None:
         ) from error
 
 
-def _model_path(model: str) -> str:
-    """A local folder as an absolute path (actors do not share this process's working directory)."""
-    return str(Path(model).resolve()) if Path(model).exists() else model
-
-
-def _start_actors(backend: str, model: str, options: DecodingOptions, engine: EngineOptions) -> list:
+def _start_actors(
+    backend: str,
+    model: ResolvedModel,
+    decoding: DecodingOptions,
+    placement: Placement,
+    cluster: ClusterOptions,
+) -> list[Any]:
+    """`placement.workers` actors (None: one per GPU, else one per `worker_cpus` cores); each runs its
+    backend with the rest of the placement, with workers of its own (one per core it holds)."""
     resources = ray.cluster_resources()
-    gpus = int(resources.get("GPU", 0)) if options.device != "cpu" else 0
+    gpus = int(resources.get("GPU", 0)) if placement.device != "cpu" else 0
     cpus = int(resources.get("CPU", 0))
-    worker_cpus = engine.worker_cpus or _smallest_node_cpus()
+    worker_cpus = cluster.worker_cpus or _smallest_node_cpus()
     per_actor = {"num_gpus": 1, "num_cpus": 1} if gpus else {"num_gpus": 0, "num_cpus": worker_cpus}
-    count = engine.workers or (gpus or max(1, cpus // worker_cpus))
+    count = placement.workers or (gpus or max(1, cpus // worker_cpus))
     needed_cpus, needed_gpus = count * per_actor["num_cpus"], count * per_actor["num_gpus"]
     if needed_cpus > cpus or needed_gpus > gpus:
         raise EngineUnavailable(
@@ -180,9 +181,9 @@ def _start_actors(backend: str, model: str, options: DecodingOptions, engine: En
     # OMP_NUM_THREADS to them); its environment is its node's, as for any Ray job.
     # The AHEAD calls waiting on an actor run at once in its threads, so its backend gets the next
     # batches while the last ones are turned into Translations and sent back, as in one local process.
-    actor_options = replace(options, workers=None)
+    inside_actor = replace(placement, workers=None)
     return [
-        ModelActor.options(**per_actor, max_concurrency=AHEAD).remote(backend, model, actor_options)
+        ModelActor.options(**per_actor, max_concurrency=AHEAD).remote(backend, model, decoding, inside_actor)
         for _ in range(count)
     ]
 
@@ -195,7 +196,7 @@ def _smallest_node_cpus() -> int:
     return min((size for size in sizes if size > 0), default=1)
 
 
-def _describe(actors: Sequence) -> Description:
+def _describe(actors: Sequence[Any]) -> Description:
     """Every actor's backend, loaded; they must all translate alike, or the cache and the promise of
     identical outputs would break."""
     try:

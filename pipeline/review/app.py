@@ -21,6 +21,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from pipeline.output import OutputFolder
 from pipeline.records import ReviewedSentence
 from pipeline.review.store import STATUSES, Conflict, ReviewStore, UnknownSentence
 
@@ -72,7 +73,7 @@ class SameOrigin:
 
 
 def create_app(out: Path) -> Starlette:
-    store = ReviewStore(out)
+    store = ReviewStore(OutputFolder(out).review_database)
     pages = Environment(
         loader=PackageLoader("pipeline", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),

@@ -19,7 +19,6 @@ from pathlib import Path
 from pipeline.glossary import Term, fold, missing_renderings
 from pipeline.records import AlignedSentence, AlignedTranscript, ReviewedSentence
 
-DATABASE = "review.sqlite3"
 STATUSES = ("untouched", "edited", "approved", "needs-work")
 SOURCE_CHANGED = "source-changed"
 
@@ -102,9 +101,10 @@ def _now() -> str:
 
 
 class ReviewStore:
-    def __init__(self, folder: Path):
-        self.path = folder / DATABASE
-        folder.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path):
+        """The database at `path` (an output folder's `OutputFolder.review_database`), created if need be."""
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path, timeout=30)
         try:
             db.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer

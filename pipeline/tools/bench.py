@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from pipeline.readers import read_transcript
 from pipeline.records import Translation
@@ -33,8 +34,9 @@ from pipeline.records import Translation
 CONTESTANTS = ("naive", "hf", "ct2", "raw-ct2")
 ENGINE_CONTESTANTS = ("local", "ray-1", "ray-2")  # the engines on an archive: this process, Ray actors
 ARCHIVE_TRANSCRIPTS = 10
-BENCH_DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "mgb3" / "segments.tsv"
-AGREEMENT_DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "tatoeba" / "ar.txt"
+# Inside the data folder (`--data`, by default this checkout's tests/data):
+INTERVIEW_DATA = Path("mgb3") / "segments.tsv"  # MGB-3 utterances, laid end to end as the interview
+AGREEMENT_DATA = Path("tatoeba") / "ar.txt"  # Tatoeba sentences, for the int8 agreement check
 
 
 @dataclass(frozen=True)
@@ -52,10 +54,10 @@ class Result:
         return self.tokens / self.seconds if self.seconds else 0.0
 
 
-def write_interview(path: Path, segments: int) -> Path:
+def write_interview(path: Path, segments: int, data: Path) -> Path:
     """MGB-3 utterances laid end to end as one TSV: unpunctuated Egyptian Arabic, like ASR output."""
     rows, clock = ["start\tend\ttext"], 0.0
-    for segment in read_transcript(BENCH_DATA).segments[:segments]:
+    for segment in read_transcript(data / INTERVIEW_DATA).segments[:segments]:
         length = (segment.end or 0.0) - (segment.start or 0.0)
         rows.append(f"{clock:.3f}\t{clock + length:.3f}\t{segment.text}")
         clock += length
@@ -63,10 +65,10 @@ def write_interview(path: Path, segments: int) -> Path:
     return path
 
 
-def write_archive(folder: Path, segments: int, transcripts: int) -> Path:
+def write_archive(folder: Path, segments: int, transcripts: int, data: Path) -> Path:
     """The same utterances as `write_interview`, cut into (at most) `transcripts` files: an archive."""
     folder.mkdir(parents=True, exist_ok=True)
-    whole = write_interview(folder / "all.tsv", segments)
+    whole = write_interview(folder / "all.tsv", segments, data)
     header, *body = whole.read_text(encoding="utf-8").splitlines()
     whole.unlink()
     size = -(-len(body) // transcripts)
@@ -121,35 +123,39 @@ def _naive(model: str, beam: int, tokens: int) -> Iterator[Work]:
 
 
 def _pipeline(backend: str, engine: str = "local", workers: int | None = None) -> Contestant:
-    """The pipeline as `translate` runs it (units, the translation cache, the archive streamed through
-    the engine, alignment, every output format), without the review database."""
+    """The pipeline as `translate` runs it (`pipeline.run.run_archive`: units, the translation cache,
+    the archive streamed through the engine, alignment, every output format), without the review
+    database."""
 
     @contextmanager
     def contestant(model: str, beam: int, tokens: int) -> Iterator[Work]:
-        from pipeline.backends.common import DecodingOptions, cpu_cores
-        from pipeline.cache import CachedTranslator, TranslationCache
-        from pipeline.engines import EngineOptions, open_engine
+        from pipeline.engines import ClusterOptions
+        from pipeline.output import OutputFolder
         from pipeline.readers import find_transcripts
-        from pipeline.run import translate_archive, write_outputs
-        from pipeline.units import UnitOptions, build_units
-        from pipeline.writers import WRITERS
+        from pipeline.run import Job, open_translator, run_archive
+        from pipeline.settings import Placement, cpu_cores
 
         # tokens + 1: transformers counts the end token that Marian's generation config forces last.
-        options = DecodingOptions(beam=beam, max_new_tokens=tokens + 1, min_new_tokens=tokens + 1)
         # Ray's actors share every core of this machine between them, as the local engine's workers do.
-        settings = EngineOptions(workers=workers, worker_cpus=max(1, cpu_cores() // (workers or 1)))
-        with open_engine(engine, backend, model, options, settings) as loaded:
+        job = Job(
+            paths=(),
+            model=model,
+            backend=backend,
+            engine=engine,
+            beam=beam,
+            max_new_tokens=tokens + 1,
+            min_new_tokens=tokens + 1,
+            placement=Placement(workers=workers),
+            cluster=ClusterOptions(worker_cpus=max(1, cpu_cores() // (workers or 1))),
+            review=False,
+        )
+        with open_translator(job) as loaded:
             counting = CountingBackend(loaded)
 
             def work(path: Path) -> int:
                 transcripts = [read_transcript(found) for found in find_transcripts([path])]
                 with tempfile.TemporaryDirectory() as out:
-                    translator = CachedTranslator(counting, TranslationCache(Path(out)))
-                    planned = [
-                        (t, build_units(t, translator.count_tokens, UnitOptions())) for t in transcripts
-                    ]
-                    for aligned in translate_archive(planned, translator):
-                        write_outputs(aligned, Path(out), list(WRITERS))
+                    run_archive(transcripts, counting, OutputFolder(Path(out)), job)
                 return counting.tokens
 
             yield work
@@ -162,10 +168,11 @@ def _raw_ct2(model: str, beam: int, tokens: int) -> Iterator[Work]:
     import ctranslate2
 
     from pipeline.backends.ct2 import cache_root, convert
-    from pipeline.backends.hf import load_tokenizer
+    from pipeline.models import resolve_model
 
-    tokenizer = load_tokenizer(model)
-    translator = ctranslate2.Translator(str(convert(Path(model), "int8", cache_root())), compute_type="int8")
+    resolved = resolve_model(model)
+    tokenizer = resolved.load_tokenizer()
+    translator = ctranslate2.Translator(str(convert(resolved, "int8", cache_root())), compute_type="int8")
 
     def work(path: Path) -> int:
         segments = read_transcript(path).segments
@@ -210,21 +217,24 @@ class Agreement:
         )
 
 
-def measure_agreement(model: str, sentences: int, compute_types: Sequence[str]) -> list[Agreement]:
+def measure_agreement(
+    model: str, sentences: int, compute_types: Sequence[str], data: Path
+) -> list[Agreement]:
     """Greedy search, unforced lengths: how often CTranslate2 reproduces transformers float32."""
-    from pipeline.backends import load_translator
-    from pipeline.backends.common import DecodingOptions
+    from pipeline.backends import load_backend, translate_units
+    from pipeline.models import resolve_model
+    from pipeline.settings import DecodingOptions, Placement
 
-    lines = AGREEMENT_DATA.read_text(encoding="utf-8").splitlines()[:sentences]
+    lines = (data / AGREEMENT_DATA).read_text(encoding="utf-8").splitlines()[:sentences]
     units = [tuple(line.split()) for line in lines]
-    options = DecodingOptions(beam=1, device="cpu", max_new_tokens=24)
-    reference = [t.tokens for t in load_translator("hf", model, options).translate(units)]
+    resolved = resolve_model(model)
+    decoding = DecodingOptions(beam=1, max_new_tokens=24)
+    hf = load_backend("hf", resolved, decoding, Placement(device="cpu"))
+    reference = [t.tokens for t in translate_units(hf, units)]
     found = []
     for compute_type in compute_types:
-        fast = load_translator(
-            "ct2", model, DecodingOptions(beam=1, device="cpu", max_new_tokens=24, compute_type=compute_type)
-        )
-        candidate = [t.tokens for t in fast.translate(units)]
+        fast = load_backend("ct2", resolved, decoding, Placement(device="cpu", compute_type=compute_type))
+        candidate = [t.tokens for t in translate_units(fast, units)]
         found.append(
             Agreement(
                 compute_type,
@@ -258,15 +268,16 @@ class ReviewTiming:
         )
 
 
-def measure_review_app(sentences: int, browser_path: str) -> ReviewTiming:
+def measure_review_app(sentences: int, browser_path: str, data: Path) -> ReviewTiming:
     """A transcript of `sentences` MGB-3 utterances (English stand-ins) in the review app."""
     from playwright.sync_api import sync_playwright
 
+    from pipeline.output import OutputFolder
     from pipeline.records import AlignedSentence, AlignedTranscript, Transcript
-    from pipeline.review.browser import CHROMIUM_FLAGS, serving
     from pipeline.review.store import ReviewStore
+    from pipeline.tools.browser import CHROMIUM_FLAGS, serving
 
-    utterances = [segment.text for segment in read_transcript(BENCH_DATA).segments]
+    utterances = [segment.text for segment in read_transcript(data / INTERVIEW_DATA).segments]
     rows = tuple(
         AlignedSentence(
             n,
@@ -283,7 +294,8 @@ def measure_review_app(sentences: int, browser_path: str) -> ReviewTiming:
         for n in range(sentences)
     )
     with tempfile.TemporaryDirectory() as folder:
-        ReviewStore(Path(folder)).sync(AlignedTranscript(Transcript("long", "long.tsv", ()), rows, "bench"))
+        store = ReviewStore(OutputFolder(Path(folder)).review_database)
+        store.sync(AlignedTranscript(Transcript("long", "long.tsv", ()), rows, "bench"))
         with serving(Path(folder)) as url, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=browser_path, args=list(CHROMIUM_FLAGS))
             page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -333,12 +345,12 @@ def run_contestant(contestant: str, model: str, beam: int, path: Path, tokens: i
 
 
 def run_all(
-    model: str, segments: int, tokens: int, beams: Sequence[int], contestants: Sequence[str]
+    model: str, segments: int, tokens: int, beams: Sequence[int], contestants: Sequence[str], data: Path
 ) -> list[Result]:
     results = []
     with tempfile.TemporaryDirectory() as folder:
-        interview = write_interview(Path(folder) / "interview.tsv", segments)
-        archive = write_archive(Path(folder) / "archive", segments, ARCHIVE_TRANSCRIPTS)
+        interview = write_interview(Path(folder) / "interview.tsv", segments, data)
+        archive = write_archive(Path(folder) / "archive", segments, ARCHIVE_TRANSCRIPTS, data)
         for beam in beams:
             for contestant in contestants:
                 job = {
@@ -359,9 +371,9 @@ def run_all(
     return results
 
 
-def _child(job: dict):
+def _child(job: dict[str, Any]) -> Any:
     """Run one job in a fresh Python process (its own peak memory) and return its JSON answer."""
-    command = [sys.executable, "-m", "pipeline.bench", "--child", json.dumps(job)]
+    command = [sys.executable, "-m", "pipeline", "bench", "--child", json.dumps(job)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"benchmark job {job} failed:\n{done.stderr[-3000:]}")
@@ -398,14 +410,16 @@ def machine() -> str:
     )
 
 
-def _review_timings(counts: Sequence[int]) -> list[ReviewTiming] | None:
+def _review_timings(counts: Sequence[int], data: Path) -> list[ReviewTiming] | None:
     """None when there is no Chromium to measure with (the report says so)."""
-    from pipeline.review.browser import chromium
+    from pipeline.tools.browser import chromium
 
     browser = chromium()
     if browser is None or not counts:
         return None
-    return [ReviewTiming(**_child({"review": count, "browser": browser})) for count in counts]
+    return [
+        ReviewTiming(**_child({"review": count, "browser": browser, "data": str(data)})) for count in counts
+    ]
 
 
 def _engine_section(results: Sequence[Result]) -> list[str]:
@@ -490,28 +504,15 @@ def report(
     return "\n".join(lines) + "\n"
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--model", default="models/random-full", help="a local model folder")
-    parser.add_argument("--segments", type=int, default=1000)
-    parser.add_argument("--tokens", type=int, default=13, help="target tokens per segment")
-    parser.add_argument("--beams", default="4,1")
-    parser.add_argument("--contestants", default=",".join(CONTESTANTS + ENGINE_CONTESTANTS))
-    parser.add_argument("--agreement", type=int, default=200, help="sentences for the int8 agreement check")
-    parser.add_argument(
-        "--review", default="2500,10000", help="sentence counts for the review-app timing ('' skips it)"
-    )
-    parser.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
-
-
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.child:
         job = json.loads(args.child)
+        data = Path(job.get("data", "."))
         if "review" in job:
-            timing = measure_review_app(job["review"], job["browser"])
+            timing = measure_review_app(job["review"], job["browser"], data)
             print(json.dumps(asdict(timing)))
         elif "agreement" in job:
-            agreements = measure_agreement(job["model"], job["agreement"], ["float32", "int8"])
+            agreements = measure_agreement(job["model"], job["agreement"], ["float32", "int8"], data)
             print(json.dumps([asdict(agreement) for agreement in agreements]))
         else:
             result = run_contestant(
@@ -519,25 +520,18 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             )
             print(json.dumps(asdict(result)))
         return 0
-    contestants = [name for name in args.contestants.split(",") if name]
     known = CONTESTANTS + ENGINE_CONTESTANTS
+    contestants = [name for name in args.contestants.split(",") if name] or list(known)
     unknown = set(contestants) - set(known)
     if unknown:
         parser.error(f"unknown contestant(s) {', '.join(sorted(unknown))}; choose from {', '.join(known)}")
+    if not (args.data / INTERVIEW_DATA).is_file():
+        parser.error(f"no {INTERVIEW_DATA} in {args.data}: give the test data folder with --data")
     beams = [int(beam) for beam in args.beams.split(",")]
-    results = run_all(args.model, args.segments, args.tokens, beams, contestants)
-    agreements = [Agreement(**a) for a in _child({"model": args.model, "agreement": args.agreement})]
-    review = _review_timings([int(n) for n in args.review.split(",") if n.strip()])
+    results = run_all(args.model, args.segments, args.tokens, beams, contestants, args.data)
+    agreement_job = {"model": args.model, "agreement": args.agreement, "data": str(args.data)}
+    agreements = [Agreement(**a) for a in _child(agreement_job)]
+    review = _review_timings([int(n) for n in args.review.split(",") if n.strip()], args.data)
     args.out.write_text(report(results, agreements, args.model, args.tokens, review), encoding="utf-8")
     print(f"Wrote {args.out}")
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline bench", description=__doc__)
-    add_arguments(parser)
-    return run(parser.parse_args(argv), parser)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,0 +1,163 @@
+"""The runtime's commands: `translate` and `models`. Their arguments become plain values (a
+`pipeline.run.Job`), and `pipeline.run` does the work."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from pipeline.backends import BACKENDS
+from pipeline.engines import ENGINES, ClusterOptions
+from pipeline.models import DEFAULT_PRESET
+from pipeline.settings import Placement
+from pipeline.units import UnitOptions
+from pipeline.writers import WRITERS
+
+Subcommands = Any  # argparse's _SubParsersAction, which it does not export
+
+
+def register(commands: Subcommands) -> None:
+    translate = commands.add_parser("translate", help="translate and align transcripts")
+    translate.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="transcript files or folders")
+    translate.add_argument(
+        "--model",
+        default=DEFAULT_PRESET,
+        help=f"preset name, hub id or local folder (default: {DEFAULT_PRESET})",
+    )
+    translate.add_argument("--out", type=Path, default=Path("output"), help="output folder (default: output)")
+    translate.add_argument("--beam", type=int, default=None, help="beam size (default: the model's own)")
+    translate.add_argument(
+        "--backend",
+        choices=tuple(BACKENDS),
+        default="ct2",
+        help="ct2 (CTranslate2, default) or hf (transformers)",
+    )
+    translate.add_argument(
+        "--compute-type", default=None, help="ct2 only: int8 (CPU default), float16, float32"
+    )
+    translate.add_argument("--device", choices=("auto", "cpu", "cuda"), default=Placement.device)
+    translate.add_argument(
+        "--formats", default=",".join(WRITERS), help=f"comma-separated, from {','.join(WRITERS)}"
+    )
+    translate.add_argument(
+        "--batch-size", type=int, default=None, help="sentences per batch (default: 128 // beam)"
+    )
+    translate.add_argument(
+        "--engine",
+        choices=tuple(ENGINES),
+        default="local",
+        help="local (this process, default) or ray (model actors on a Ray cluster; pip install '.[ray]')",
+    )
+    translate.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="batches translated at once: local ct2 workers (default: one per CPU core, each on one "
+        "thread), or ray model actors (default: one per GPU, else one per --worker-cpus cores)",
+    )
+    translate.add_argument(
+        "--ray-address",
+        default=None,
+        help="ray: the cluster to join, e.g. 10.0.0.5:6379 (default: $RAY_ADDRESS, else Ray starts here)",
+    )
+    translate.add_argument(
+        "--worker-cpus",
+        type=int,
+        default=None,
+        help="ray: CPU cores per model actor (default: those of the smallest node: one actor per node)",
+    )
+    translate.add_argument(
+        "--source-lang",
+        default=None,
+        help="multilingual models: the source language code, e.g. arz_Arab (Egyptian) for NLLB "
+        "(default: the preset's, arb_Arab / ar)",
+    )
+    translate.add_argument("--token-budget", type=int, default=UnitOptions.token_budget)
+    translate.add_argument(
+        "--glossary",
+        type=Path,
+        default=None,
+        help="a TSV of Arabic terms and their English renderings (default: models/glossary.tsv if there)",
+    )
+    translate.add_argument("--encoding", default=None, help="input encoding, when detection is not enough")
+    translate.set_defaults(run=_translate)
+
+    models = commands.add_parser("models", help="list or download the model presets in models/")
+    models_commands = models.add_subparsers(dest="models_command", required=True)
+    models_commands.add_parser("list", help="presets, and where each one's weights are").set_defaults(
+        run=_models_list
+    )
+    fetch = models_commands.add_parser("download", help="fetch presets into models/<name>/")
+    fetch.add_argument("names", nargs="*", default=[DEFAULT_PRESET], metavar="NAME")
+    fetch.set_defaults(run=_models_download)
+
+
+def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from pipeline.run import Job, translate
+
+    formats = tuple(name.strip() for name in args.formats.split(",") if name.strip())
+    unknown = sorted(set(formats) - set(WRITERS))
+    if unknown:
+        parser.error(f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(WRITERS)}")
+    sizes = (args.beam, args.batch_size, args.workers, args.worker_cpus)
+    if any(size is not None and size < 1 for size in sizes) or args.token_budget < 8:
+        parser.error(
+            "--beam, --batch-size, --workers and --worker-cpus must be at least 1, --token-budget at least 8"
+        )
+    job = Job(
+        paths=tuple(args.paths),
+        out=args.out,
+        model=args.model,
+        source_lang=args.source_lang,
+        backend=args.backend,
+        engine=args.engine,
+        beam=args.beam,
+        placement=Placement(
+            device=args.device,
+            compute_type=args.compute_type,
+            workers=args.workers,
+            batch_size=args.batch_size,
+        ),
+        cluster=ClusterOptions(address=args.ray_address, worker_cpus=args.worker_cpus),
+        formats=formats,
+        units=UnitOptions(token_budget=args.token_budget),
+        glossary=args.glossary,
+        encoding=args.encoding,
+    )
+    summary = translate(job)
+    print(summary.format())
+    return 1 if summary.failures else 0
+
+
+def _models_list(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from pipeline.models import models_folder, presets, where
+
+    print(f"Presets in {models_folder()}:")
+    for preset in presets().values():
+        found = where(preset) or f"not downloaded: python -m pipeline models download {preset.name}"
+        family = preset.family or ""
+        print(f"  {preset.name:<24} {preset.model:<36} {family:<7} ~{preset.download_mb} MB  {found}")
+    return 0
+
+
+def _models_download(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from pipeline.models import download, hub_reachable, models_folder, presets
+
+    known = presets()
+    unknown = [name for name in args.names if name not in known]
+    if unknown:
+        parser.error(f"unknown preset(s) {', '.join(unknown)}; `python -m pipeline models list` shows them")
+    if not hub_reachable():
+        print(
+            "error: the Hugging Face hub cannot be reached from this machine, so nothing can be downloaded.\n"
+            "On a machine with network access run "
+            f"`python -m pipeline models download {' '.join(args.names)}`\n"
+            f"and copy the folders it writes under models/ to {models_folder()} here.",
+            file=sys.stderr,
+        )
+        return 2
+    for name in args.names:
+        print(f"{name}: {download(known[name])}")
+    return 0

@@ -1,0 +1,84 @@
+"""The output folder, owned in one place: what lives in it and under which name, and the lock that
+lets one `translate` run write to it at a time.
+
+    <out>/.translate.lock          held by the running translate
+    <out>/translations.sqlite3     the translation cache (pipeline.cache)
+    <out>/review.sqlite3           the reviewers' work (pipeline.review.store)
+    <out>/<name>/<name><suffix>    each transcript's machine outputs (pipeline.writers)
+    <out>/exports/                 reviewed exports, by default
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.errors import InputError
+from pipeline.records import AlignedTranscript, Transcript
+from pipeline.writers import WRITERS
+from pipeline.writers.common import atomic_write
+
+
+@dataclass(frozen=True)
+class OutputFolder:
+    root: Path
+
+    @property
+    def cache(self) -> Path:
+        return self.root / "translations.sqlite3"
+
+    @property
+    def review_database(self) -> Path:
+        return self.root / "review.sqlite3"
+
+    @property
+    def exports(self) -> Path:
+        return self.root / "exports"
+
+    def transcript_folder(self, transcript: Transcript) -> Path:
+        """<out>/<stem>/, refusing stems that would step outside <out>."""
+        folder = (self.root / transcript.name).resolve()
+        if transcript.name in ("", ".", "..") or folder.parent != self.root.resolve():
+            raise InputError(
+                transcript.source, f"the file name gives no usable output folder name ({transcript.name!r})"
+            )
+        return folder
+
+    def write(self, aligned: AlignedTranscript, formats: Sequence[str]) -> list[Path]:
+        """The transcript's files in these formats, each replaced whole; a format with nothing to write
+        (subtitles without times) is left out."""
+        folder = self.transcript_folder(aligned.transcript)
+        written = []
+        for name in formats:
+            suffix, render = WRITERS[name]
+            text = render(aligned)
+            if text is not None:
+                path = folder / f"{aligned.transcript.name}{suffix}"
+                atomic_write(path, text)
+                written.append(path)
+        return written
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """One `translate` run per output folder at a time: two would interleave their writes to the
+        review database and the cache. The lock goes with the process, however it ends."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / ".translate.lock").open("a+", encoding="utf-8") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise InputError(
+                    str(self.root),
+                    f"{holder} is translating into this folder; wait for it to finish or use another --out",
+                ) from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"translate run (pid {os.getpid()})")
+            handle.flush()
+            yield
