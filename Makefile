@@ -12,7 +12,7 @@ INPUT ?= transcripts
 OUT ?= output
 ARGS ?=
 
-.PHONY: translate test lint demo review export models random-model bench clean
+.PHONY: translate test test-fast lint demo review export models random-model bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,13 +37,20 @@ review: $(STAMP)
 export: $(STAMP)
 	$(PY) -m pipeline export --from $(OUT) --format $(or $(FORMAT),srt) $(ARGS)
 
+# Everything: lint, type check, every test (what CI runs).
 test: $(RAY_STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest -q
+
+# The fast tier, to run all the time: no full-size models, no browser, no Ray; under a minute on 2 cores.
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 # Offline demo: a model with random weights (gibberish English, real alignment machinery).
 demo: $(STAMP)

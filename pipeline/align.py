@@ -196,7 +196,7 @@ def _original_text(words: Sequence[ArabicWord], segments: Sequence[Segment]) -> 
             if previous is not None:
                 runs.append(segments[previous.segment].text[run_start : previous.end])
             run_start = word.start
-        if not (same_run and previous.token == word.token):
+        if not (same_run and previous is not None and previous.token == word.token):
             count += 1
         ar_token.append(count)
         previous = word

@@ -10,6 +10,7 @@ tokenisation.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import cast
 
 import torch
 import transformers
@@ -31,13 +32,14 @@ class HFTranslator:
         self.placement = placement
         self.device = resolve_device(placement.device, torch.cuda.is_available())
         self.tokenizer = tokenizer
-        self.network = network.to(self.device).eval()
+        # transformers wraps PreTrainedModel.to in @wraps(torch.nn.Module.to): its type loses the bound self.
+        self.network = network.to(self.device).eval()  # type: ignore[arg-type]
         self.signature = output_signature(f"hf {transformers.__version__}", model, decoding)
         self.planner = make_planner(model, tokenizer, decoding, placement)
         self.target_prefix = self.planner.target_prefix
         self._decoder_prefix = [
             network.config.decoder_start_token_id,
-            *tokenizer.convert_tokens_to_ids(self.target_prefix),
+            *cast("list[int]", tokenizer.convert_tokens_to_ids(list(self.target_prefix))),
         ]
 
     def run(self, batches: Sequence[Batch]) -> Iterator[list[Translation]]:

@@ -183,7 +183,10 @@ def _start_actors(
     # batches while the last ones are turned into Translations and sent back, as in one local process.
     inside_actor = replace(placement, workers=None)
     return [
-        ModelActor.options(**per_actor, max_concurrency=AHEAD).remote(backend, model, decoding, inside_actor)
+        # mypy keeps a decorated class's own type, not the ActorClass that ray.remote returns.
+        ModelActor.options(  # type: ignore[attr-defined]
+            **per_actor, max_concurrency=AHEAD
+        ).remote(backend, model, decoding, inside_actor)
         for _ in range(count)
     ]
 

@@ -49,11 +49,11 @@ def timing_warnings(path: Path, segments: tuple[Segment, ...]) -> tuple[str, ...
         "start before the cue above them": [],
         "overlap the cue above them": [],
     }
-    timed = [s for s in segments if s.start is not None and s.end is not None]
-    for above, cue in itertools.pairwise(timed):
-        if cue.start < above.start:
+    timed = [(s.start, s.end, s) for s in segments if s.start is not None and s.end is not None]
+    for (above_start, above_end, _), (cue_start, _, cue) in itertools.pairwise(timed):
+        if cue_start < above_start:
             found["start before the cue above them"].append(cue)
-        elif cue.start < above.end:
+        elif cue_start < above_end:
             found["overlap the cue above them"].append(cue)
     return tuple(
         f"{path}:{cues[0].line}: {len(cues)} cue(s) {kind} (kept in file order)"

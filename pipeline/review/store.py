@@ -78,7 +78,8 @@ def memory_key(ar: str) -> str:
 
 def sentence_ids(sentences: Sequence[AlignedSentence]) -> list[str]:
     """Ids that stay the same across runs for the same Arabic in the same segments."""
-    ids, seen = [], {}
+    ids: list[str] = []
+    seen: dict[str, int] = {}
     for sentence in sentences:
         digest = hashlib.sha1(
             json.dumps([sentence.segments, sentence.ar], ensure_ascii=False).encode()

@@ -85,7 +85,7 @@ class CountingBackend:
         self.inner = inner
         self.tokens = 0
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
     def run(self, batches: Sequence) -> Iterator[list[Translation]]:

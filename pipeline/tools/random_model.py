@@ -17,6 +17,10 @@ import shutil
 from collections.abc import Callable
 from importlib.resources import as_file, files
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from transformers import GenerationConfig, PreTrainedConfig, PreTrainedModel
 
 TINY = {
     "d_model": 32,
@@ -31,7 +35,7 @@ SIZES: dict[str, dict[str, int]] = {"full": {}, "tiny": TINY}
 _MARIAN_FILES = ("source.spm", "target.spm", "vocab.json", "tokenizer_config.json", "NOTICE")
 # From the hub configurations of facebook/nllb-200-distilled-600M and facebook/m2m100_418M; the layer
 # sizes are M2M100Config's defaults (d_model 1024, 12 + 12 layers, 16 heads, ffn 4096), as in both.
-_MULTILINGUAL_CONFIG = {
+_MULTILINGUAL_CONFIG: dict[str, Any] = {
     "max_position_embeddings": 1024,
     "scale_embedding": True,
     "activation_function": "relu",
@@ -60,7 +64,7 @@ def write_random_model(folder: Path, size: str, seed: int = 0, family: str = "ma
     return folder
 
 
-def _write_marian(folder: Path, layers: dict[str, int], seed: int) -> None:
+def _write_marian(folder: Path, layers: dict[str, Any], seed: int) -> None:
     from transformers import MarianConfig, MarianMTModel
 
     with as_file(files("pipeline") / "assets" / "opus-mt-ar-en") as assets:
@@ -69,7 +73,7 @@ def _write_marian(folder: Path, layers: dict[str, int], seed: int) -> None:
             shutil.copyfile(assets / name, folder / name)
 
 
-def _write_nllb(folder: Path, layers: dict[str, int], seed: int) -> None:
+def _write_nllb(folder: Path, layers: dict[str, Any], seed: int) -> None:
     from transformers import NllbTokenizer
     from transformers.convert_slow_tokenizer import generate_merges
 
@@ -81,7 +85,7 @@ def _write_nllb(folder: Path, layers: dict[str, int], seed: int) -> None:
     _write_m2m100_model(folder, layers, seed, len(tokenizer), "NllbTokenizer", {})
 
 
-def _write_m2m100(folder: Path, layers: dict[str, int], seed: int) -> None:
+def _write_m2m100(folder: Path, layers: dict[str, Any], seed: int) -> None:
     from transformers import M2M100Tokenizer
 
     model = _train_sentencepiece()
@@ -102,11 +106,12 @@ def _write_m2m100(folder: Path, layers: dict[str, int], seed: int) -> None:
 
 
 def _write_m2m100_model(
-    folder: Path, layers: dict[str, int], seed: int, vocab_size: int, tokenizer_class: str, generation: dict
+    folder: Path, layers: dict[str, Any], seed: int, vocab_size: int, tokenizer_class: str, generation: dict
 ) -> None:
     from transformers import GenerationConfig, M2M100Config, M2M100ForConditionalGeneration
 
-    config = M2M100Config(
+    # PreTrainedConfig takes extra keyword arguments, which its @dataclass_transform type leaves out.
+    config = M2M100Config(  # type: ignore[call-arg]
         vocab_size=vocab_size, tokenizer_class=tokenizer_class, **_MULTILINGUAL_CONFIG, **layers
     )
     _save_random(
@@ -114,7 +119,13 @@ def _write_m2m100_model(
     )
 
 
-def _save_random(model_class, config, folder: Path, seed: int, generation=None) -> None:
+def _save_random(
+    model_class: type[PreTrainedModel],
+    config: PreTrainedConfig,
+    folder: Path,
+    seed: int,
+    generation: GenerationConfig | None = None,
+) -> None:
     """Weights drawn from `seed`, so the same seed always gives the same model."""
     import torch
 
@@ -157,7 +168,7 @@ def _sentencepiece_vocabulary(model: bytes) -> dict[str, int]:
     return {processor.id_to_piece(index): index for index in range(processor.get_piece_size())}
 
 
-FAMILY_WRITERS: dict[str, Callable[[Path, dict[str, int], int], None]] = {
+FAMILY_WRITERS: dict[str, Callable[[Path, dict[str, Any], int], None]] = {
     "marian": _write_marian,
     "nllb": _write_nllb,
     "m2m100": _write_m2m100,

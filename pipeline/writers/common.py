@@ -9,9 +9,10 @@ from pathlib import Path
 from pipeline.records import AlignedSentence, AlignedTranscript
 
 
-def timed_sentences(aligned: AlignedTranscript) -> list[AlignedSentence]:
-    """The sentences that can become subtitle cues (an input without times has none)."""
-    return [s for s in aligned.sentences if s.start is not None and s.end is not None]
+def timed_sentences(aligned: AlignedTranscript) -> list[tuple[AlignedSentence, float, float]]:
+    """The sentences that can become subtitle cues, each with its start and end (an input without
+    times has none)."""
+    return [(s, s.start, s.end) for s in aligned.sentences if s.start is not None and s.end is not None]
 
 
 def atomic_write(path: Path, text: str) -> None:

@@ -11,7 +11,7 @@ def render_srt(aligned: AlignedTranscript) -> str | None:
     if not timed:
         return None
     cues = [
-        f"{number}\n{timecode(s.start, ',')} --> {timecode(s.end, ',')}\n{s.en or '…'}\n"
-        for number, s in enumerate(timed, start=1)
+        f"{number}\n{timecode(start, ',')} --> {timecode(end, ',')}\n{s.en or '…'}\n"
+        for number, (s, start, end) in enumerate(timed, start=1)
     ]
     return "\n".join(cues)

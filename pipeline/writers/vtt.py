@@ -16,9 +16,9 @@ def render_vtt(aligned: AlignedTranscript, bilingual: bool = True) -> str | None
     if not timed:
         return None
     cues = ["WEBVTT\n"]
-    for s in timed:
+    for s, start, end in timed:
         voice = f"<v {_escape(s.speaker)}>" if s.speaker else ""
-        timing = f"{timecode(s.start)} --> {timecode(s.end)}"
+        timing = f"{timecode(start)} --> {timecode(end)}"
         arabic = f"{_escape(s.ar)}\n" if bilingual else ""
         cues.append(f"{s.index + 1}\n{timing}\n{voice}{_escape(s.en or '…')}\n{arabic}")
     return "\n".join(cues)
