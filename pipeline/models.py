@@ -133,11 +133,11 @@ def resolve_model(name: str, source_lang: str | None = None) -> ResolvedModel:
     known = presets()
     preset = known.get(name) or next((p for p in known.values() if p.model == name), None)
     folder, label = _folder_of(name, preset)
+    chosen = preset or Preset(name=name, model=name)  # no preset: the Preset defaults, the model's own files
     config = _json(folder / "config.json")
-    family = (preset and preset.family) or _family_of_files(folder, config)
+    family = chosen.family or _family_of_files(folder, config)
     if family not in FAMILIES:
         raise ModelNotAvailable(f"unknown model family {family!r}; known: {', '.join(FAMILIES)}")
-    defaults = FAMILIES[family]
     configured_positions = int(config.get("max_position_embeddings", 512))
     generation = _json(folder / "generation_config.json")
     return ResolvedModel(
@@ -145,12 +145,12 @@ def resolve_model(name: str, source_lang: str | None = None) -> ResolvedModel:
         folder=folder.resolve(),
         fingerprint=model_fingerprint(folder),
         family=family,
-        source_lang=source_lang or (preset and preset.source_lang) or defaults.source_lang,
-        target_lang=(preset and preset.target_lang) or defaults.target_lang,
-        max_positions=min(configured_positions, (preset and preset.max_positions) or configured_positions),
-        alignment_layer=preset.alignment_layer if preset else -1,
-        alignment_heads=preset.alignment_heads if preset else 1,
-        beam=(preset and preset.beam) or int(generation.get("num_beams") or config.get("num_beams") or 1),
+        source_lang=source_lang or chosen.source_lang or FAMILIES[family].source_lang,
+        target_lang=chosen.target_lang or FAMILIES[family].target_lang,
+        max_positions=min(configured_positions, chosen.max_positions or configured_positions),
+        alignment_layer=chosen.alignment_layer,
+        alignment_heads=chosen.alignment_heads,
+        beam=chosen.beam or int(generation.get("num_beams") or config.get("num_beams") or 1),
     )
 
 

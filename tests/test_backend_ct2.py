@@ -23,6 +23,7 @@ def real_units(count: int) -> list[tuple[str, ...]]:
     return [tuple(line.split()) for line in lines[:count]]
 
 
+@pytest.mark.slow
 def test_float32_greedy_ct2_gives_the_same_tokens_as_transformers_on_the_full_size_model(tmp_path):
     """The equivalence the fast backend rests on, on the real architecture with random weights."""
     model = write_random_model(tmp_path / "full", "full")
@@ -64,6 +65,7 @@ def test_conversion_happens_once_per_model_and_quantisation(tiny_model, conversi
     )
 
 
+@pytest.mark.slow
 def test_batches_run_by_several_workers_come_back_in_input_order_with_the_same_results(tiny_model):
     """Small batches and three workers: more batches are submitted than are waited for at once."""
     units = real_units(40)
@@ -88,6 +90,7 @@ def test_on_a_cpu_every_core_gets_a_single_threaded_worker_unless_told_otherwise
     assert thread_layout("cuda", None, 8) == (1, 8)
 
 
+@pytest.mark.slow
 def test_the_ct2_backend_runs_without_torch_once_the_model_is_converted(tiny_model, tmp_path):
     """Translating with CTranslate2 needs the tokenizer, never PyTorch: a fresh process that loads the
     backend on a converted model and translates must not have imported torch."""

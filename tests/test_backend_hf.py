@@ -60,6 +60,7 @@ def test_token_counts_are_the_real_tokenizers(tiny_translator):
     assert count_tokens("") == 0
 
 
+@pytest.mark.slow
 def test_random_model_full_size_has_the_real_architecture(tmp_path):
     folder = write_random_model(tmp_path / "full", "full")
     config = json.loads((folder / "config.json").read_text())
@@ -102,6 +103,7 @@ def run_cli(*args: str, env: dict[str, str], cwd) -> subprocess.CompletedProcess
     ],
     ids=["offline-mode", "hub-unreachable"],
 )
+@pytest.mark.slow
 def test_missing_weights_explain_where_we_looked_and_how_to_fix_it(tmp_path, network):
     (tmp_path / "a.txt").write_text("مرحبا\n", encoding="utf-8")
     env = {"HF_HOME": str(tmp_path / "hf"), **network}

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from pipeline.cli import main
 from pipeline.tools.bench import CONTESTANTS, ENGINE_CONTESTANTS
 from pipeline.tools.browser import chromium
+
+pytestmark = pytest.mark.slow  # the benchmark on every contestant
 
 DATA = Path(__file__).parent / "data"
 

@@ -56,7 +56,12 @@ class Run:
 
 @pytest.fixture(
     scope="module",
-    params=[("hf", "marian"), ("ct2", "marian"), ("ct2", "nllb"), ("hf", "m2m100")],
+    params=[
+        pytest.param(("hf", "marian"), marks=pytest.mark.slow),
+        ("ct2", "marian"),
+        pytest.param(("ct2", "nllb"), marks=pytest.mark.slow),
+        pytest.param(("hf", "m2m100"), marks=pytest.mark.slow),
+    ],
     ids="-".join,
 )
 def translated(request, tiny_model_of, tmp_path_factory) -> Run:
@@ -225,6 +230,7 @@ def test_a_bad_file_is_reported_and_the_others_still_translate(tiny_model, tmp_p
     assert "no times in the input, so no subtitle files" in report.out
 
 
+@pytest.mark.slow
 def test_make_translate_runs_with_a_local_random_model(tiny_model, tmp_path):
     """The README's command, as a user types it, on the repository's own example transcript."""
     venv = Path(sys.prefix)

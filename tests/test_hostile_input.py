@@ -138,6 +138,7 @@ def test_every_readable_file_keeps_its_text_exactly_once_in_the_aligned_arabic(h
         assert squeezed(r["ar"] for r in written) == squeezed(s.text for s in read_transcript(path).segments)
 
 
+@pytest.mark.slow
 def test_a_100000_character_segment_without_spaces_is_cut_and_translated(tmp_path, tiny_model):
     source = write(tmp_path, "long.txt", "ب" * 100_000)
     command = ["translate", str(source), "--out", str(tmp_path / "out"), "--model", str(tiny_model)]

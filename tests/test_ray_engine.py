@@ -24,6 +24,8 @@ from pipeline.settings import Placement
 from pipeline.units import UnitOptions, build_units
 from tests.conftest import DATA
 
+pytestmark = pytest.mark.slow  # Ray
+
 
 @pytest.fixture(scope="module", autouse=True)
 def local_ray():

@@ -13,6 +13,8 @@ from pipeline.cli import main
 from pipeline.readers import find_transcripts, read_transcript
 from tests.conftest import DATA
 
+pytestmark = pytest.mark.slow  # every real transcript through the pipeline
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "data"
 FOLDERS = [

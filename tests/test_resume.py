@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from pipeline.cli import main
 from pipeline.output import OutputFolder
 from tests.conftest import DATA
@@ -40,6 +42,7 @@ def cached_units(out: Path) -> int:
         return 0
 
 
+@pytest.mark.slow
 def test_a_run_killed_mid_way_resumes_and_ends_byte_identical_to_an_uninterrupted_one(tmp_path, tiny_model):
     source = interview(tmp_path / "in", 100)
     extra = ("--batch-size", "2", "--beam", "1")
@@ -65,6 +68,7 @@ def test_a_run_killed_mid_way_resumes_and_ends_byte_identical_to_an_uninterrupte
     assert outputs(killed) == outputs(tmp_path / "clean")
 
 
+@pytest.mark.slow
 def test_a_second_run_translates_nothing_and_writes_the_same_bytes(tmp_path, tiny_model, capsys):
     source = interview(tmp_path / "in", 30)
     out = tmp_path / "out"
@@ -78,6 +82,7 @@ def test_a_second_run_translates_nothing_and_writes_the_same_bytes(tmp_path, tin
     assert outputs(out) == first
 
 
+@pytest.mark.slow
 def test_changing_an_option_that_changes_the_output_translates_again(tmp_path, tiny_model, capsys):
     source = interview(tmp_path / "in", 12)
     out = tmp_path / "out"
@@ -110,6 +115,7 @@ def test_a_second_run_on_the_same_output_folder_is_refused_while_the_first_holds
     assert main(translate_args(source, out, tiny_model)) == 0  # free again once the holder is gone
 
 
+@pytest.mark.slow
 def test_arabic_that_recurs_across_and_within_transcripts_is_translated_once_and_the_same_every_run(
     tmp_path, tiny_model
 ):

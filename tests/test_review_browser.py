@@ -17,6 +17,8 @@ from pipeline.review.store import ReviewStore
 from pipeline.tools.browser import CHROMIUM_FLAGS, chromium, serving
 from tests.review_helpers import aligned
 
+pytestmark = pytest.mark.slow  # a real Chromium
+
 CHROMIUM = chromium()
 ARTIFACTS = Path(__file__).parent / "artifacts"
 PAYLOAD = '<img src=x onerror="window.pwned=1">'
