@@ -92,7 +92,7 @@ def test_payloads_as_transcript_names_are_inert_in_the_review_app_pages(tmp_path
     ReviewStore(OutputFolder(tmp_path).review_database).sync(
         aligned(name, [(f"نص {payload}", f"Text {payload}")])
     )
-    client = TestClient(create_app(tmp_path))
+    client = TestClient(create_app(tmp_path), base_url="http://127.0.0.1:8765")
     assert_inert(client.get("/").text, own_scripts=0)
     listed = client.get("/api/transcripts").json()
     assert [entry["name"] for entry in listed] == [name]

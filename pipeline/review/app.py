@@ -2,30 +2,52 @@
 
 Pages are a shell; the transcript page's script fetches sentences as JSON and puts every transcript
 string into the page as text (never as markup), so nothing in a transcript can run. Transcripts are
-looked up by name in the database, never as paths. State-changing requests must be JSON and, when a
-browser sends an Origin, come from this app's own origin.
+looked up by name in the database, never as paths.
+
+The app answers only to the addresses it serves (`ServedHosts`): a page on another site that
+DNS-rebinds its own name to 127.0.0.1 still sends its own name as Host and Origin, so it is refused.
+State-changing requests must be JSON and, when a browser sends an Origin, come from one of those
+addresses. Bodies are capped, and every response carries a script-only-from-here policy.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import ipaddress
+import json
+import re
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipeline.output import OutputFolder
 from pipeline.records import ReviewedSentence
 from pipeline.review.store import STATUSES, Conflict, ReviewStore, UnknownSentence
 
 STATIC = Path(__file__).resolve().parent / "static"
+MAX_BODY = 1 << 20  # 1 MiB: one sentence's edit is a few kilobytes
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+ANY_ADDRESS = ("", "0.0.0.0", "::")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+SINCE = re.compile(r"-?[0-9]{1,18}")  # fits SQLite's 64-bit integers
 
 
 def sentence_json(reviewed: ReviewedSentence) -> dict:
@@ -51,29 +73,194 @@ def sentence_json(reviewed: ReviewedSentence) -> dict:
     }
 
 
-class SameOrigin:
-    """Refuses a state-changing request that a browser sent from another origin (CSRF), or that is not
-    JSON (a cross-site form cannot send JSON without the browser asking first)."""
+def host_name(address: str) -> str:
+    """An address as a Host header writes it: IPv6 in brackets, lower case."""
+    bare = address.strip("[]").lower()
+    return f"[{bare}]" if ":" in bare else bare
+
+
+def is_loopback(address: str) -> bool:
+    if address.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def local_address(address: Any) -> str | None:
+    """The IP literal a connection came in on (an IPv4-mapped IPv6 address as IPv4), or None."""
+    try:
+        ip = ipaddress.ip_address(str(address))
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return host_name(str(ip))
+
+
+@dataclass(frozen=True)
+class ServedHosts:
+    """The Host header values this app answers to: loopback names when it listens on loopback, the
+    `host` it was given, and, listening on every address, the IP literal a connection came in on.
+    A rebinding attacker's page can only send its own name, which is none of these. Without a `port`
+    (an app whose caller picks a free port), the port is the one the connection came in on."""
+
+    host: str = "127.0.0.1"
+    port: int | None = None
+
+    def for_connection(self, scope: Scope) -> frozenset[str]:
+        server = scope.get("server")
+        port = self.port if self.port is not None else (server[1] if server else None)
+        if port is None:  # a Unix socket and no port given: nothing is known to be ours
+            return frozenset()
+        everywhere = self.host in ANY_ADDRESS
+        names = set(LOOPBACK_NAMES) if everywhere or is_loopback(self.host) else set()
+        if self.host:
+            names.add(host_name(self.host))
+        if everywhere and server and (local := local_address(server[0])):
+            names.add(local)
+        hosts = {f"{name}:{port}" for name in names}
+        return frozenset(hosts | names if port == 80 else hosts)
+
+    def allows(self, host: str | None, scope: Scope) -> bool:
+        return host is not None and host.lower() in self.for_connection(scope)
+
+
+class SecurityHeaders:
+    """Adds SECURITY_HEADERS to every response that passes through (errors from inside included)."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)
+
+
+class AllowedHosts:
+    """Refuses, before any route runs, a request whose Host is not one the app serves (DNS rebinding)."""
+
+    def __init__(self, app: ASGIApp, served: ServedHosts):
+        self.app = app
+        self.served = served
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and not self.served.allows(
+            Headers(scope=scope).get("host"), scope
+        ):
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+            else:
+                await JSONResponse({"error": "unknown Host: open the address the app printed"}, 400)(
+                    scope, receive, send
+                )
+            return
+        await self.app(scope, receive, send)
+
+
+class SameOrigin:
+    """Refuses a state-changing request that a browser sent from an origin other than the app's own
+    addresses (CSRF; compared with those, not with Host, which a rebinding page controls), or that is
+    not JSON (a cross-site form cannot send JSON without the browser asking first)."""
+
+    def __init__(self, app: ASGIApp, served: ServedHosts):
+        self.app = app
+        self.served = served
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS"):
-            request = Request(scope)
-            origin = request.headers.get("origin")
-            own = f"{request.url.scheme}://{request.headers.get('host', '')}"
-            if origin is not None and origin != own:
+            headers = Headers(scope=scope)
+            origin = headers.get("origin")
+            if origin is not None and not (
+                origin.startswith("http://") and self.served.allows(origin.removeprefix("http://"), scope)
+            ):
                 await JSONResponse({"error": "cross-origin request refused"}, 403)(scope, receive, send)
                 return
-            if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            if headers.get("content-type", "").split(";")[0].strip() != "application/json":
                 await JSONResponse({"error": "send JSON"}, 415)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
 
-def create_app(out: Path) -> Starlette:
+class BodyLimit:
+    """Refuses a body over `limit` bytes with 413: at once from Content-Length, else as it streams in
+    (the endpoint reading it gets an HTTPException, answered before any response has started)."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = Headers(scope=scope).get("content-length")
+        if length is not None and not (length.isascii() and length.isdigit()):
+            await JSONResponse({"error": "bad Content-Length"}, 400)(scope, receive, send)
+            return
+        if length is not None and int(length) > self.limit:
+            await JSONResponse({"error": f"body over {self.limit} bytes"}, 413)(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise HTTPException(413, f"body over {self.limit} bytes")
+            return message
+
+        await self.app(scope, limited, send)
+
+
+def http_error(request: Request, error: Exception) -> Response:
+    """Errors as JSON, `{"error": ...}`, like the app's own refusals."""
+    assert isinstance(error, HTTPException)
+    return JSONResponse({"error": error.detail}, error.status_code, headers=error.headers)
+
+
+def server_error(request: Request, error: Exception) -> Response:
+    """A crash's 500 is sent from outside the middleware, so it carries the headers itself."""
+    return JSONResponse({"error": "internal error"}, 500, headers=SECURITY_HEADERS)
+
+
+def update_fields(raw: bytes) -> tuple[int, dict[str, str]]:
+    """The revision and fields of an update body, or a 400 saying what to send."""
+    usage = "send {revision: int, en?: str, status?: str, comment?: str}"
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError) as error:  # bad JSON or encoding; absurd nesting
+        raise HTTPException(400, f"not JSON: {usage}") from error
+    if not isinstance(body, dict):
+        raise HTTPException(400, usage)
+    revision = body.get("revision")
+    fields = {key: body[key] for key in ("en", "status", "comment") if key in body}
+    if not isinstance(revision, int) or isinstance(revision, bool):
+        raise HTTPException(400, usage)
+    for value in fields.values():
+        if not isinstance(value, str):
+            raise HTTPException(400, usage)
+        try:
+            value.encode()
+        except UnicodeEncodeError as error:  # a lone surrogate from a \ud800 escape
+            raise HTTPException(400, "text must be valid Unicode") from error
+    return revision, fields
+
+
+def create_app(out: Path, *, host: str = "127.0.0.1", port: int | None = None) -> Starlette:
+    """The app over `out`, answering to the addresses that listening on `host`:`port` serves
+    (`ServedHosts`); without `port`, to loopback names on whatever port the server listens on."""
     store = ReviewStore(OutputFolder(out).review_database)
+    served = ServedHosts(host, port)
     pages = Environment(
         loader=PackageLoader("pipeline", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -98,7 +285,7 @@ def create_app(out: Path) -> Starlette:
     async def sentences(request: Request) -> Response:
         name = known(request.path_params["name"])
         since = request.query_params.get("since", "-1")
-        if not since.lstrip("-").isdigit():
+        if not SINCE.fullmatch(since):
             raise HTTPException(400, "since must be an integer")
         seq = store.latest_seq(name)
         changed = store.sentences(name, int(since))
@@ -106,12 +293,9 @@ def create_app(out: Path) -> Starlette:
 
     async def update(request: Request) -> Response:
         name = known(request.path_params["name"])
-        body = await request.json()
-        fields = {key: body[key] for key in ("en", "status", "comment") if key in body}
-        if not isinstance(body.get("revision"), int) or not all(isinstance(v, str) for v in fields.values()):
-            raise HTTPException(400, "send {revision: int, en?: str, status?: str, comment?: str}")
+        revision, fields = update_fields(await request.body())
         try:
-            saved = store.update(name, request.path_params["id"], body["revision"], **fields)
+            saved = store.update(name, request.path_params["id"], revision, **fields)
         except UnknownSentence as error:
             raise HTTPException(404, f"no sentence {request.path_params['id']!r}") from error
         except Conflict as conflict:
@@ -136,11 +320,18 @@ def create_app(out: Path) -> Starlette:
         Route("/api/t/{name}/sentences/{id}/history", history),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(SameOrigin)])
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(AllowedHosts, served),
+        Middleware(SameOrigin, served),
+        Middleware(BodyLimit),
+    ]
+    handlers = {HTTPException: http_error, Exception: server_error}
+    return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
 
 
 def serve(out: Path, host: str = "127.0.0.1", port: int = 8765) -> None:
     import uvicorn
 
-    print(f"Reviewing {out}: open http://{host}:{port}/ (Ctrl+C stops)", flush=True)
-    uvicorn.run(create_app(out), host=host, port=port, log_level="warning")
+    print(f"Reviewing {out}: open http://{host_name(host)}:{port}/ (Ctrl+C stops)", flush=True)
+    uvicorn.run(create_app(out, host=host, port=port), host=host, port=port, log_level="warning")

@@ -142,7 +142,14 @@ async function save(id, fields) {
     return false;
   }
   if (!response.ok) {
-    alert(`Not saved: ${(await response.text()).slice(0, 200)}`);
+    const text = await response.text();
+    let reason = text;
+    try {
+      reason = JSON.parse(text).error ?? text; // the app's errors are {"error": "..."}
+    } catch {
+      // not JSON: show it as it came
+    }
+    alert(`Not saved: ${String(reason).slice(0, 200)}`);
     return false;
   }
   render(await response.json());
