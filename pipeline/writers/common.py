@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 
 from pipeline.records import AlignedSentence, AlignedTranscript
@@ -15,19 +16,22 @@ def timed_sentences(aligned: AlignedTranscript) -> list[tuple[AlignedSentence, f
     return [(s, s.start, s.end) for s in aligned.sentences if s.start is not None and s.end is not None]
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write to a temporary file beside `path`, then rename: a killed run never leaves half a file."""
-    atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write(path: Path, text: str | Iterable[str]) -> None:
+    """Write to a temporary file beside `path`, then rename: a killed run never leaves half a file.
+    `text` may come in pieces, written as they come."""
+    pieces = [text] if isinstance(text, str) else text
+    atomic_write_bytes(path, (piece.encode("utf-8") for piece in pieces))
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes | Iterable[bytes]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
     try:
         # os.open with 0o666 lets the umask decide the mode, as a plain open() would.
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
+            for block in [data] if isinstance(data, bytes) else data:
+                handle.write(block)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
