@@ -1,8 +1,13 @@
 """The review database: one SQLite file in the output folder holding every sentence's reviewed state,
-its history, and a translation memory that carries reviewed English over to later runs.
+its history, and a translation memory of reviewed English per Arabic.
 
 Every change is one transaction. A write names the revision it was based on; when another tab saved
 the sentence since, the write is refused with the current state (`Conflict`) instead of overwriting it.
+
+A re-run keeps each sentence's own review: it is matched to its own row by id (its Arabic and its
+segments), so the fifth `نعم` keeps the fifth's English, status and comment. The memory only proposes:
+an untouched sentence whose Arabic was reviewed elsewhere in the transcript gets that English in
+`previous`, flagged `memory` (and `memory-approved`), and stays untouched until a reviewer takes it.
 """
 
 from __future__ import annotations
@@ -10,17 +15,22 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from difflib import SequenceMatcher
+from functools import lru_cache
 from pathlib import Path
 
 from pipeline.glossary import Term, fold, missing_renderings
 from pipeline.records import AlignedSentence, AlignedTranscript, ReviewedSentence
 
 STATUSES = ("untouched", "edited", "approved", "needs-work")
+REVIEWED = ("edited", "approved")  # English a reviewer chose: what the memory may propose
 SOURCE_CHANGED = "source-changed"
+MEMORY = "memory"  # the memory proposes English (in `previous`) for this untouched sentence
+MEMORY_APPROVED = "memory-approved"  # beside MEMORY: the proposal was approved where it was reviewed
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS transcripts (
@@ -71,9 +81,58 @@ class Progress:
     untouched: int
 
 
+@lru_cache(maxsize=1 << 16)
 def memory_key(ar: str) -> str:
-    """The translation memory's key: the Arabic of a span, folded as the glossary folds it."""
+    """The translation memory's key: the Arabic of a span, folded as the glossary folds it. Cached: a
+    save looks for the other occurrences of its Arabic among all the transcript's sentences."""
     return " ".join(fold(ar))
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """Reviewed English for some Arabic, as the memory may propose it."""
+
+    en: str
+    status: str
+    at: str  # when it was saved; "" when unknown
+
+
+def best_rendering(candidates: Iterable[Rendering]) -> Rendering | None:
+    """What to propose where one Arabic was reviewed differently: approved beats edited, then the
+    latest. English that is untouched or needs work is never proposed."""
+    reviewed = [c for c in candidates if c.status in REVIEWED]
+    return max(reviewed, key=lambda c: (c.status == "approved", c.at), default=None)
+
+
+def with_proposal(en: str, flags: Sequence[str], proposal: Rendering | None) -> tuple[str | None, list[str]]:
+    """An untouched sentence's `previous` and flags with `proposal` in place of any earlier one. No
+    proposal where it would change nothing (the machine already wrote that English)."""
+    kept = [flag for flag in flags if flag not in (MEMORY, MEMORY_APPROVED)]
+    if proposal is None or proposal.en == en:
+        return None, kept
+    return proposal.en, [*kept, MEMORY, *([MEMORY_APPROVED] if proposal.status == "approved" else [])]
+
+
+def match_rows(
+    old: Sequence[sqlite3.Row], ids: Sequence[str], keys: Sequence[str]
+) -> list[sqlite3.Row | None]:
+    """Each new sentence's row from the last run (`old` in transcript order), or None. First by id (the
+    same Arabic over the same segments); then, where segment ids moved (a line added above renumbers a
+    plain-text transcript), the leftovers are lined up by their Arabic in transcript order, so the
+    third `نعم` stays the third and never takes another occurrence's review."""
+    by_id = {row["id"]: row for row in old}
+    matched = [by_id.get(sentence_id) for sentence_id in ids]
+    taken = {row["id"] for row in matched if row is not None}
+    left_old = [row for row in old if row["id"] not in taken]
+    left_new = [index for index, row in enumerate(matched) if row is None]
+    if left_old and left_new:
+        pairs = SequenceMatcher(
+            None, [memory_key(row["ar"]) for row in left_old], [keys[i] for i in left_new], autojunk=False
+        )
+        for a, b, size in pairs.get_matching_blocks():
+            for k in range(size):
+                matched[left_new[b + k]] = left_old[a + k]
+    return matched
 
 
 def sentence_ids(sentences: Sequence[AlignedSentence]) -> list[str]:
@@ -95,6 +154,10 @@ def _revision_after_sync(before: sqlite3.Row | None, en: str, status: str) -> in
     if before is None:
         return 0
     return before["revision"] + (0 if (before["en"], before["status"]) == (en, status) else 1)
+
+
+def _rendering(row: sqlite3.Row) -> Rendering:
+    return Rendering(row["en"], row["status"], row["updated"] or "")
 
 
 def _now() -> str:
@@ -132,57 +195,58 @@ class ReviewStore:
     # --- what translate does ------------------------------------------------------------------------
 
     def sync(self, aligned: AlignedTranscript, glossary: Sequence[Term] = ()) -> int:
-        """Replace a transcript's machine output, keeping reviewed work: a sentence whose Arabic the
-        transcript's memory knows keeps its reviewed English (approval is a judgement in context, so the
-        memory does not cross transcripts); where a reviewed sentence's Arabic changed, the new
-        sentences over its segments come in flagged `source-changed` with the old English beside them.
+        """Replace a transcript's machine output, keeping reviewed work: each sentence keeps its own
+        row's English, status and comment (`match_rows`), however often its Arabic recurs; where a
+        reviewed sentence's Arabic changed, the new sentences over its segments come in flagged
+        `source-changed` with the old English beside them; an untouched sentence whose Arabic was
+        reviewed elsewhere in the transcript gets that English as a proposal (approval is a judgement
+        in context, so the memory neither decides for it nor crosses transcripts). One transaction:
+        a save made meanwhile either lands first and is kept, or is checked against the new revision.
         Returns how many sentences kept reviewed English."""
         name = aligned.transcript.name
         ids = sentence_ids(aligned.sentences)
+        keys = [memory_key(sentence.ar) for sentence in aligned.sentences]
         with self._connect() as db:
-            old = {
-                row["id"]: row for row in db.execute("SELECT * FROM sentences WHERE transcript = ?", (name,))
-            }
+            old = db.execute(
+                "SELECT * FROM sentences WHERE transcript = ? ORDER BY position", (name,)
+            ).fetchall()
             memory = {
-                row["ar"]: row for row in db.execute("SELECT * FROM memory WHERE transcript = ?", (name,))
+                row["ar"]: Rendering(row["en"], row["status"], row["at"])
+                for row in db.execute("SELECT * FROM memory WHERE transcript = ?", (name,))
             }
-            new_ids, keys = set(ids), {memory_key(sentence.ar) for sentence in aligned.sentences}
-            orphans = [
-                row
-                for row in old.values()
-                if row["status"] != "untouched"
-                and row["id"] not in new_ids
-                and memory_key(row["ar"]) not in keys
+            matched = match_rows(old, ids, keys)
+            carried = {row["id"] for row in matched if row is not None}
+            # Reviewed rows left without a sentence: their Arabic changed (or is gone).
+            unpaired = [row for row in old if row["status"] != "untouched" and row["id"] not in carried]
+            states = [
+                self._carried(sentence, before, unpaired)
+                for sentence, before in zip(aligned.sentences, matched, strict=True)
             ]
+            renderings: dict[str, list[Rendering]] = {}
+            for key, (en, status, *_rest), before in zip(keys, states, matched, strict=True):
+                at = before["updated"] if before is not None else None
+                renderings.setdefault(key, []).append(Rendering(en, status, at or ""))
+            for row in unpaired:  # reviewed English whose sentence is gone still counts
+                renderings.setdefault(memory_key(row["ar"]), []).append(_rendering(row))
+            proposals: dict[str, Rendering | None] = {}
+            for key, candidates in renderings.items():
+                best = best_rendering(candidates)
+                if best is not None and best != memory.get(key):
+                    self._remember(db, name, key, best)
+                proposals[key] = best or best_rendering([memory[key]] if key in memory else [])
             seq = self._next_seq(db)
-            kept = 0
             db.execute("DELETE FROM sentences WHERE transcript = ?", (name,))
-            for position, (sentence_id, sentence) in enumerate(zip(ids, aligned.sentences, strict=True)):
-                remembered = memory.get(memory_key(sentence.ar))
-                before = old.get(sentence_id)
-                en, status, comment, previous, flags = (
-                    sentence.en,
-                    "untouched",
-                    "",
-                    None,
-                    list(sentence.flags),
-                )
-                if remembered is not None and remembered["status"] != "untouched":
-                    en, status, comment = remembered["en"], remembered["status"], remembered["comment"]
-                    kept += 1
-                elif remembered is not None:
-                    comment = remembered["comment"]  # a comment on machine output; the new output stands
-                else:
-                    overlapping = [
-                        row["en"]
-                        for row in orphans
-                        if set(json.loads(row["segments"])) & set(sentence.segments)
-                    ]
-                    if before is not None and before["previous"]:  # still waiting for a reviewer
-                        overlapping.insert(0, before["previous"])
-                    if overlapping:
-                        previous = "\n".join(overlapping)
-                        flags.append(SOURCE_CHANGED)
+            for position, (sentence_id, sentence, before, key, state) in enumerate(
+                zip(ids, aligned.sentences, matched, keys, states, strict=True)
+            ):
+                en, status, comment, previous, flags = state
+                if status == "untouched" and SOURCE_CHANGED not in flags:
+                    previous, flags = with_proposal(en, flags, proposals[key])
+                if before is not None and before["id"] != sentence_id:  # its history moves with it
+                    db.execute(
+                        "UPDATE history SET id = ? WHERE transcript = ? AND id = ?",
+                        (sentence_id, name, before["id"]),
+                    )
                 db.execute(
                     "INSERT INTO sentences VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
@@ -211,7 +275,30 @@ class ReviewStore:
                 "INSERT OR REPLACE INTO transcripts VALUES (?, ?, ?, ?)",
                 (name, aligned.transcript.source, aligned.model, json.dumps([vars(t) for t in glossary])),
             )
-        return kept
+        return sum(1 for _en, status, *_rest in states if status != "untouched")
+
+    @staticmethod
+    def _carried(
+        sentence: AlignedSentence, before: sqlite3.Row | None, orphans: Sequence[sqlite3.Row]
+    ) -> tuple[str, str, str, str | None, list[str]]:
+        """A new sentence's English, status, comment, `previous` and flags, from its own row of the last
+        run: reviewed English stays, untouched English is the new machine output; without a row, the
+        reviewed English of vanished Arabic over the same segments comes beside it, `source-changed`."""
+        flags = list(sentence.flags)
+        if before is not None:
+            reviewed = before["status"] != "untouched"
+            en = before["en"] if reviewed else sentence.en
+            pending = SOURCE_CHANGED in json.loads(before["flags"]) and before["previous"]
+            if pending:  # still waiting for a reviewer
+                flags.append(SOURCE_CHANGED)
+            return en, before["status"], before["comment"], before["previous"] if pending else None, flags
+        overlapping = [
+            row["en"] for row in orphans if set(json.loads(row["segments"])) & set(sentence.segments)
+        ]
+        if overlapping:
+            flags.append(SOURCE_CHANGED)
+            return sentence.en, "untouched", "", "\n".join(overlapping), flags
+        return sentence.en, "untouched", "", None, flags
 
     # --- what the review app and the exports read ----------------------------------------------------
 
@@ -300,8 +387,12 @@ class ReviewStore:
                     (name, sentence_id, new_revision, field, row[field], value, at),
                 )
             current = {**dict(row), **changes}
-            flags = [flag for flag in json.loads(row["flags"]) if flag != SOURCE_CHANGED]
-            resolved = current["status"] in ("edited", "approved")
+            flags, previous = json.loads(row["flags"]), row["previous"]
+            if current["status"] != "untouched" and MEMORY in flags:  # proposals are for untouched ones
+                flags, previous = [f for f in flags if f not in (MEMORY, MEMORY_APPROVED)], None
+            if current["status"] in REVIEWED:  # a reviewer has seen the old English beside it
+                flags, previous = [f for f in flags if f != SOURCE_CHANGED], None
+            seq = self._next_seq(db)
             db.execute(
                 "UPDATE sentences SET en = ?, status = ?, comment = ?, revision = ?, updated = ?, seq = ?, "
                 "previous = ?, flags = ? WHERE transcript = ? AND id = ?",
@@ -311,20 +402,58 @@ class ReviewStore:
                     current["comment"],
                     new_revision,
                     at,
-                    self._next_seq(db),
-                    None if resolved else row["previous"],
-                    json.dumps(flags if resolved else json.loads(row["flags"])),
+                    seq,
+                    previous,
+                    json.dumps(flags),
                     name,
                     sentence_id,
                 ),
             )
-            db.execute(
-                "INSERT OR REPLACE INTO memory VALUES (?, ?, ?, ?, ?, ?)",
-                (name, memory_key(row["ar"]), current["en"], current["status"], current["comment"], at),
-            )
+            withdrawn = row["en"] if row["status"] in REVIEWED and current["status"] not in REVIEWED else None
+            self._propose(db, name, memory_key(row["ar"]), seq, withdrawn)
             return self._reviewed(self._row(db, name, sentence_id), self._terms(db, name))
 
     # --- helpers -------------------------------------------------------------------------------------
+
+    def _propose(self, db: sqlite3.Connection, name: str, key: str, seq: int, withdrawn: str | None) -> None:
+        """After a save, at once: the memory takes the best reviewed English of `key` in the transcript,
+        and every untouched sentence with that Arabic is offered it (only `previous` and flags change,
+        so tabs showing them can still save). `withdrawn`: English a reviewer just took back (set to
+        needs work), which the memory forgets when no other sentence still has it reviewed."""
+        db.create_function("memory_key", 1, memory_key, deterministic=True)  # cached: a save stays quick
+        rows = db.execute(
+            "SELECT id, en, status, flags, previous, updated FROM sentences "
+            "WHERE transcript = ? AND memory_key(ar) = ?",
+            (name, key),
+        ).fetchall()
+        best = best_rendering(_rendering(row) for row in rows)
+        remembered = db.execute(
+            "SELECT en, status, at FROM memory WHERE transcript = ? AND ar = ?", (name, key)
+        ).fetchone()
+        if best is not None:
+            self._remember(db, name, key, best)
+        elif remembered is not None and remembered["en"] == withdrawn:
+            db.execute("DELETE FROM memory WHERE transcript = ? AND ar = ?", (name, key))
+            remembered = None
+        if best is None and remembered is not None:
+            best = best_rendering([Rendering(remembered["en"], remembered["status"], remembered["at"])])
+        for row in rows:
+            flags = json.loads(row["flags"])
+            if row["status"] != "untouched" or SOURCE_CHANGED in flags:
+                continue
+            previous, proposed = with_proposal(row["en"], flags, best)
+            if (previous, proposed) != (row["previous"], flags):
+                db.execute(
+                    "UPDATE sentences SET previous = ?, flags = ?, seq = ? WHERE transcript = ? AND id = ?",
+                    (previous, json.dumps(proposed), seq, name, row["id"]),
+                )
+
+    @staticmethod
+    def _remember(db: sqlite3.Connection, name: str, key: str, best: Rendering) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO memory VALUES (?, ?, ?, ?, ?, ?)",
+            (name, key, best.en, best.status, "", best.at),
+        )
 
     @staticmethod
     def _next_seq(db: sqlite3.Connection) -> int:

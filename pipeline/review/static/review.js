@@ -20,6 +20,12 @@ const conflicts = new Map(); // id -> the fields a refused save tried to write, 
 const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 const showControls = (text) => text.replace(BIDI, (c) => `⟨U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}⟩`);
 
+// The translation memory's proposal for an untouched sentence: English reviewed for the same Arabic
+// elsewhere in the transcript, sent in `previous` with the `memory` flag. Only a reviewer's save uses it.
+const proposal = (data) => (data.flags.includes("memory") && data.previous !== null ? data.previous : null);
+// Flagged as the index page counts it: not yet approved, with a check's flag or a proposal.
+const flagged = (data) => data.status !== "approved" && data.flags.length > 0;
+
 function el(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -81,7 +87,10 @@ function render(data) {
   } else if (editing !== data.id) {
     extra.replaceChildren();
     if (data.expected.length) extra.append(el("div", "notice", `Glossary: expected ${data.expected.join(", ")}`));
-    if (data.previous) extra.append(el("div", "notice", `The Arabic changed; the reviewed English was: ${data.previous}`));
+    if (data.previous && data.flags.includes("source-changed")) {
+      extra.append(el("div", "notice", `The Arabic changed; the reviewed English was: ${data.previous}`));
+    }
+    if (proposal(data) !== null) extra.append(proposalBox(data));
     if (data.en !== data.machine) extra.append(el("div", "", `Machine: ${data.machine}`));
     if (data.comment) extra.append(el("div", "", `Comment: ${data.comment}`));
   }
@@ -99,7 +108,7 @@ function applyView() {
   view = [];
   ids.forEach((id, rank) => {
     const { data, element } = rows.get(id);
-    let show = filter === "all" || (filter === "flagged" ? data.flags.length > 0 : filter === `status:${data.status}`);
+    let show = filter === "all" || (filter === "flagged" ? flagged(data) : filter === `status:${data.status}`);
     if (flag && !data.flags.includes(flag)) show = false;
     element.style.order = rank;
     element.hidden = !show;
@@ -111,8 +120,13 @@ function applyView() {
 
 function counts() {
   const tally = {};
-  for (const { data } of rows.values()) tally[data.status] = (tally[data.status] || 0) + 1;
-  document.getElementById("counts").textContent = Object.entries(tally).map(([k, v]) => `${v} ${k}`).join(" · ");
+  let marked = 0;
+  for (const { data } of rows.values()) {
+    tally[data.status] = (tally[data.status] || 0) + 1;
+    if (flagged(data)) marked += 1;
+  }
+  const parts = Object.entries(tally).map(([k, v]) => `${v} ${k}`);
+  document.getElementById("counts").textContent = [...parts, `${marked} flagged`].join(" · ");
 }
 
 function select(id, scroll = true) {
@@ -184,6 +198,27 @@ function conflictBox(id, theirs) {
   return box;
 }
 
+function proposalBox(data) {
+  const box = el("div", "notice proposal");
+  const where = data.flags.includes("memory-approved") ? "approved" : "edited";
+  box.append(el("div", "", `Translation memory (${where} for this Arabic elsewhere in the transcript): ${data.previous}`));
+  const use = el("button", "", "Use proposal");
+  use.title = "Save this English for this sentence (key m)";
+  use.addEventListener("click", (event) => {
+    event.stopPropagation();
+    select(data.id, false);
+    useProposal(data.id);
+  });
+  box.append(use);
+  return box;
+}
+
+function useProposal(id) {
+  // An ordinary edit: saved on the sentence's revision, so a stale tab gets a conflict, not a loss.
+  const proposed = proposal(rows.get(id).data);
+  if (proposed !== null) save(id, { en: proposed });
+}
+
 function openEditor(id, field) {
   const row = rows.get(id);
   editing = id;
@@ -227,6 +262,7 @@ document.addEventListener("keydown", (event) => {
     a: () => current && save(current, { status: "approved" }),
     n: () => current && save(current, { status: "needs-work" }),
     c: () => current && openEditor(current, "comment"),
+    m: () => current && useProposal(current),
     h: () => current && showHistory(current),
   };
   const action = actions[event.key];
@@ -247,6 +283,13 @@ list.addEventListener("mouseover", (event) => {
 
 for (const id of ["filter", "flag", "sort"]) document.getElementById(id).addEventListener("change", applyView);
 
+function offerFlags(sentences) {
+  const choice = document.getElementById("flag");
+  const known = new Set([...choice.options].map((option) => option.value));
+  const flags = new Set(sentences.flatMap((s) => s.flags).filter((flag) => !known.has(flag)));
+  for (const flag of [...flags].sort()) choice.append(el("option", "", flag));
+}
+
 async function load() {
   const response = await fetch(`${api}?since=${seq}`);
   const body = await response.json();
@@ -262,12 +305,10 @@ async function load() {
     if (changedElsewhere) row.element.classList.add("remote");
   }
   seq = body.seq;
+  offerFlags(body.sentences); // a save elsewhere can bring a new flag (a memory proposal)
   if (first) {
     order = body.sentences.map((s) => s.id);
     list.replaceChildren(...order.map((id) => rows.get(id).element));
-    const flags = new Set(body.sentences.flatMap((s) => s.flags));
-    const choice = document.getElementById("flag");
-    for (const flag of [...flags].sort()) choice.append(el("option", "", flag));
     applyView();
     if (order.length) select(order[0], false);
   } else {
