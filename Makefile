@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed
 RAY_STAMP := $(VENV)/.installed-ray
 
 MODEL ?=
+ALIGNER ?=
 BACKEND ?= ct2
 ENGINE ?= local
 INPUT ?= transcripts
@@ -27,7 +28,7 @@ $(RAY_STAMP): $(STAMP)
 
 # make translate [ENGINE=ray] [ARGS="--ray-address 10.0.0.5:6379 --workers 8"]
 translate: $(STAMP) $(if $(filter ray,$(ENGINE)),$(RAY_STAMP))
-	$(PY) -m pipeline translate $(INPUT) --out $(OUT) --backend $(BACKEND) --engine $(ENGINE) $(if $(MODEL),--model $(MODEL)) $(ARGS)
+	$(PY) -m pipeline translate $(INPUT) --out $(OUT) --backend $(BACKEND) --engine $(ENGINE) $(if $(MODEL),--model $(MODEL)) $(if $(ALIGNER),--aligner $(ALIGNER)) $(ARGS)
 
 # The local review app on 127.0.0.1 over the output folder: make review [OUT=output] [ARGS="--port 9000"]
 review: $(STAMP)

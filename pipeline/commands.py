@@ -10,7 +10,7 @@ from typing import Any
 
 from pipeline.backends import BACKENDS
 from pipeline.engines import ENGINES, ClusterOptions
-from pipeline.models import DEFAULT_PRESET
+from pipeline.models import DEFAULT_ALIGNER, DEFAULT_PRESET
 from pipeline.settings import Placement
 from pipeline.units import UnitOptions
 from pipeline.writers import WRITERS
@@ -25,6 +25,13 @@ def register(commands: Subcommands) -> None:
         "--model",
         default=DEFAULT_PRESET,
         help=f"preset name, hub id or local folder (default: {DEFAULT_PRESET})",
+    )
+    translate.add_argument(
+        "--aligner",
+        default=None,
+        help="the model whose attention aligns the English (preset name, hub id or folder), self (the "
+        "translating model's own) or none (spans by length, no word links); default: self for a model "
+        f"whose attention is trained for alignment, else {DEFAULT_ALIGNER}",
     )
     translate.add_argument("--out", type=Path, default=Path("output"), help="output folder (default: output)")
     translate.add_argument("--beam", type=int, default=None, help="beam size (default: the model's own)")
@@ -111,6 +118,7 @@ def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         out=args.out,
         model=args.model,
         source_lang=args.source_lang,
+        aligner=args.aligner,
         backend=args.backend,
         engine=args.engine,
         beam=args.beam,

@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 DEFAULT_PRESET = "opus-mt-ar-en"
+# The aligner of translators whose attention was not trained for alignment: OPUS-MT's transformer-align
+# models train one head of the last decoder layer with guided alignment (Marian's --guided-alignment).
+DEFAULT_ALIGNER = "opus-mt-ar-en"
+ALIGNMENT_ROLES = ("trained", "untrained")
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 # What a download fetches besides one weights file: configuration and tokenizer, never code.
 DOWNLOAD_PATTERNS = ("*.json", "*.spm", "*.model", "*.txt")
@@ -48,6 +52,10 @@ class Preset:
     beam: int | None = None  # None: the model's generation_config.json
     alignment_layer: int = -1  # the decoder layer whose cross-attention aligns...
     alignment_heads: int = 1  # ...averaged over its first N heads
+    # "trained": that attention was trained for alignment, so the model aligns its own English;
+    # "untrained": its English is aligned by DEFAULT_ALIGNER. None (a folder or hub id without a
+    # preset): not stated, so its own attention is used unless --aligner names another model.
+    alignment: str | None = None
     download_mb: int = 0
 
 
@@ -67,6 +75,7 @@ class ResolvedModel:
     alignment_layer: int
     alignment_heads: int
     beam: int = field(metadata={"identity": False})  # the default; the chosen beam is a decoding option
+    alignment: str | None = field(default=None, metadata={"identity": False})  # see Preset.alignment
 
     def identity(self) -> dict[str, object]:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.metadata.get("identity", True)}
@@ -122,6 +131,8 @@ def presets() -> dict[str, Preset]:
         unknown = set(values) - known
         if unknown or "model" not in values:
             raise InputError(str(path), f"a preset needs 'model' and takes only {', '.join(sorted(known))}")
+        if values.get("alignment", "trained") not in ALIGNMENT_ROLES:
+            raise InputError(str(path), f"alignment is one of {', '.join(ALIGNMENT_ROLES)}")
         found[path.stem] = Preset(name=path.stem, **values)
     return found
 
@@ -151,7 +162,33 @@ def resolve_model(name: str, source_lang: str | None = None) -> ResolvedModel:
         alignment_layer=chosen.alignment_layer,
         alignment_heads=chosen.alignment_heads,
         beam=chosen.beam or int(generation.get("num_beams") or config.get("num_beams") or 1),
+        alignment=chosen.alignment,
     )
+
+
+def resolve_aligner(choice: str | None, translator: ResolvedModel) -> ResolvedModel | str:
+    """The model whose attention aligns the translator's English, or "self" (the translator's own
+    attention) or "none" (no attention: sentence spans by length, no word links). `choice` is
+    --aligner; None means self for a translator whose attention is trained or not stated, and
+    DEFAULT_ALIGNER for one whose attention is untrained."""
+    if choice is None:
+        choice = DEFAULT_ALIGNER if translator.alignment == "untrained" else "self"
+    if choice in ("self", "none"):
+        return choice
+    try:
+        aligner = resolve_model(choice)
+    except ModelNotAvailable as error:
+        raise ModelNotAvailable(
+            f"{translator.label} is aligned by {choice}, which is not available either:\n{error}\n"
+            f"(--aligner self uses {translator.label}'s own attention, untrained for alignment; "
+            "--aligner none gives sentence spans by length and no word links)"
+        ) from None
+    if aligner.alignment == "untrained":
+        raise ModelNotAvailable(
+            f"{choice} cannot align: its attention was not trained for alignment (its preset says so); "
+            f"use --aligner {DEFAULT_ALIGNER}, self or none"
+        )
+    return aligner
 
 
 def _folder_of(name: str, preset: Preset | None) -> tuple[Path, str]:

@@ -22,7 +22,7 @@ from pipeline.cache import CachedTranslator, TranslationCache
 from pipeline.engines import ClusterOptions, open_engine
 from pipeline.errors import InputError, UserError
 from pipeline.glossary import Term, glossary_for, read_glossary
-from pipeline.models import DEFAULT_PRESET, models_folder, resolve_model
+from pipeline.models import DEFAULT_PRESET, models_folder, resolve_aligner, resolve_model
 from pipeline.output import OutputFolder
 from pipeline.readers import READERS, find_transcripts, read_transcript
 from pipeline.records import AlignedSentence, AlignedTranscript, Transcript, Translation, Unit
@@ -42,6 +42,7 @@ class Job:
     out: Path = Path("output")
     model: str = DEFAULT_PRESET  # a preset name, hub id or folder
     source_lang: str | None = None  # overrides the model's source language code
+    aligner: str | None = None  # a model, "self" or "none"; None: see models.resolve_aligner
     backend: str = "ct2"
     engine: str = "local"
     beam: int | None = None  # None: the model's default
@@ -113,8 +114,9 @@ def translate(job: Job) -> Summary:
 def open_translator(job: Job) -> AbstractContextManager[Translator]:
     """The model resolved once and loaded where the engine runs it, until the context ends."""
     model = resolve_model(job.model, job.source_lang)
+    aligner = resolve_aligner(job.aligner, model)
     decoding = DecodingOptions(job.beam or model.beam, job.max_new_tokens, job.min_new_tokens)
-    return open_engine(job.engine, job.backend, model, decoding, job.placement, job.cluster)
+    return open_engine(job.engine, job.backend, model, decoding, job.placement, job.cluster, aligner)
 
 
 def run_archive(

@@ -18,6 +18,13 @@ def tiny_model(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_aligner(tmp_path_factory) -> Path:
+    """Another tiny MarianMT model (other random weights, the same tokenizer): an aligner that is not
+    the translator."""
+    return write_random_model(tmp_path_factory.mktemp("models") / "tiny-aligner", "tiny", seed=1)
+
+
+@pytest.fixture(scope="session")
 def tiny_model_of(tmp_path_factory, tiny_model):
     """family -> a tiny random model of that family (nllb and m2m100 carry a freshly trained
     SentencePiece model and their real tokenizer class), each built once per session."""

@@ -84,13 +84,15 @@ def test_the_cache_key_covers_every_field_that_changes_a_translation(tiny_model,
     for fact in fields(model):
         changed = replace(model, **{fact.name: _other(getattr(model, fact.name))})
         changes_key = output_signature("ct2", changed, decoding) != key
-        assert changes_key == (fact.name not in ("label", "folder", "beam")), fact.name
+        assert changes_key == (fact.name not in ("label", "folder", "beam", "alignment")), fact.name
     shutil.copytree(tiny_model, tmp_path / "elsewhere")
     assert output_signature("ct2", resolve_model(str(tmp_path / "elsewhere")), decoding) == key
     assert output_signature("hf 5.24.0", model, decoding) != key
 
 
 def _other(value: object) -> object:
+    if value is None:
+        return "trained"
     if isinstance(value, Path):
         return value / "other"
     if isinstance(value, str):
@@ -114,12 +116,13 @@ def test_translate_takes_family_languages_and_alignment_from_the_preset_and_flag
         "max_positions = 256\nbeam = 1\nalignment_layer = -2\nalignment_heads = 16\n"
     )
     seen = []
-    monkeypatch.setattr("pipeline.engines.load_backend", lambda *call: seen.append(call) or sys.exit(0))
+    monkeypatch.setattr("pipeline.engines.load_translator", lambda *call: seen.append(call) or sys.exit(0))
     (tmp_path / "a.txt").write_text("مرحبا\n", encoding="utf-8")
     for flags in ([], ["--source-lang", "arz_Arab", "--beam", "3", "--workers", "2"]):
         with pytest.raises(SystemExit):
             main(["translate", str(tmp_path / "a.txt"), "--model", "house", *flags])
-    (_, preset, decoding, placement), (_, flagged, flagged_decoding, flagged_placement) = seen
+    (_, preset, decoding, placement, aligner), (_, flagged, flagged_decoding, flagged_placement, _) = seen
+    assert aligner == "self"  # the preset does not say its attention is untrained
     assert (preset.label, preset.folder) == (str(models / "house"), (models / "house").resolve())
     assert (preset.family, preset.source_lang, preset.target_lang) == ("nllb", "arb_Arab", "eng_Latn")
     assert (decoding.beam, preset.max_positions, preset.alignment_layer, preset.alignment_heads) == (

@@ -68,6 +68,16 @@ def test_the_ray_engine_writes_byte_identical_outputs_to_the_local_engine(tmp_pa
     assert on_ray == local
 
 
+def test_the_actors_hold_the_aligner_too_and_the_outputs_stay_byte_identical(
+    tmp_path, tiny_model, tiny_aligner
+):
+    source = archive(tmp_path / "in", transcripts=2, segments=10)
+    aligner = ["--aligner", str(tiny_aligner)]
+    assert translate(source, tmp_path / "local", tiny_model, *aligner) == 0
+    assert translate(source, tmp_path / "ray", tiny_model, *aligner, "--engine", "ray", "--workers", "1") == 0
+    assert outputs(tmp_path / "ray") == outputs(tmp_path / "local")
+
+
 def test_a_rerun_on_ray_takes_every_unit_from_the_cache_a_local_run_filled(tmp_path, tiny_model, capsys):
     source = archive(tmp_path / "in", transcripts=2)
     assert translate(source, tmp_path / "out", tiny_model) == 0

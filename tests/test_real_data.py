@@ -24,10 +24,17 @@ FOLDERS = [
 ]
 
 
+@pytest.mark.parametrize("aligned_by", ["self", "another model"])
 @pytest.mark.parametrize("folder", FOLDERS, ids=lambda folder: f"{folder.parent.name}/{folder.name}")
-def test_every_real_transcript_translates_without_error_and_keeps_the_invariant(folder, tiny_model, tmp_path):
+def test_every_real_transcript_translates_without_error_and_keeps_the_invariant(
+    folder, aligned_by, tiny_model, tiny_aligner, tmp_path
+):
+    """With the translator's own attention, and with another model's (a translator without trained
+    alignment, aligned by opus-mt-ar-en)."""
     out = tmp_path / "out"
     command = ["translate", str(folder), "--out", str(out), "--model", str(tiny_model), "--beam", "1"]
+    if aligned_by != "self":
+        command += ["--aligner", str(tiny_aligner)]
     assert main([*command, "--formats", "jsonl"]) == 0
     transcripts = find_transcripts([folder])
     assert transcripts

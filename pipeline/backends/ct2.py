@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import ctranslate2
+import numpy as np
 
 from pipeline.backends.attention import word_attention
 from pipeline.backends.planning import Batch, Encoded, make_planner
@@ -39,6 +40,7 @@ def cache_root() -> Path:
 class CT2Translator:
     def __init__(self, model: ResolvedModel, decoding: DecodingOptions, placement: Placement = Placement()):
         tokenizer = model.load_tokenizer()
+        self.tokenizer = tokenizer
         self.device = resolve_device(placement.device, ctranslate2.get_cuda_device_count() > 0)
         self.compute_type = placement.compute_type or ("float16" if self.device == "cuda" else "int8")
         self.name = f"{model.label} (ctranslate2 {self.compute_type})"
@@ -72,6 +74,27 @@ class CT2Translator:
                 yield self._collect(*pending.popleft())
         while pending:
             yield self._collect(*pending.popleft())
+
+    def force(self, units: Sequence[Encoded], targets: Sequence[Sequence[str]]) -> list[np.ndarray | None]:
+        """The alignment attention of given English tokens: each forced as the target prefix of a greedy
+        search that stops at the longest (its attention over the prefix is what the model's own
+        translation of those tokens had)."""
+        forced = len(self.target_prefix)
+        given = [i for i, target in enumerate(targets) if target]
+        attention: list[np.ndarray | None] = [None] * len(units)
+        if not given:
+            return attention
+        results = self.translator.translate_batch(
+            [units[i].pieces for i in given],
+            target_prefix=[[*self.target_prefix, *targets[i]] for i in given],
+            beam_size=1,
+            max_decoding_length=forced + max(len(targets[i]) for i in given),
+            return_attention=True,
+        )
+        for i, result in zip(given, results, strict=True):
+            rows = result.attention[0][forced : forced + len(targets[i])]
+            attention[i] = word_attention(np.asarray(rows), units[i])
+        return attention
 
     def _submit(self, batch: list[Encoded], cap: int) -> list[Any]:
         # `cap` counts the end token, as transformers' max_new_tokens does; CTranslate2's lengths do not,

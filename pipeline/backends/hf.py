@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import cast
 
+import numpy as np
 import torch
 import transformers
 
@@ -73,6 +74,28 @@ class HFTranslator:
                 self._score(input_ids[rows], attention_mask[rows], sequences[rows], batch[rows], cap)
             )
         return translations
+
+    @torch.inference_mode()
+    def force(self, units: Sequence[Encoded], targets: Sequence[Sequence[str]]) -> list[np.ndarray | None]:
+        """The alignment attention of given English tokens, teacher-forced (one forward pass, no search):
+        the same pass that scores the model's own output, so its own tokens give its own attention."""
+        input_ids, attention_mask = self._pad([unit.ids for unit in units])
+        eos = self.tokenizer.eos_token_id
+        rows = [[*self._decoder_prefix, *self._ids(t), eos] for t in targets]
+        sequences, _ = self._pad(rows)
+        cap = sequences.shape[1] + 1
+        attention: list[np.ndarray | None] = []
+        step = self.placement.score_batch_size
+        for first in range(0, len(units), step):
+            rows_of = slice(first, first + step)
+            scored = self._score(
+                input_ids[rows_of], attention_mask[rows_of], sequences[rows_of], list(units[rows_of]), cap
+            )
+            attention.extend(translation.attention for translation in scored)
+        return attention
+
+    def _ids(self, tokens: Sequence[str]) -> list[int]:
+        return cast("list[int]", self.tokenizer.convert_tokens_to_ids(list(tokens)))
 
     def _pad(self, rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         width = max(len(row) for row in rows)

@@ -32,6 +32,7 @@ class Encoded:
     word_of: list[int]
     word_start: int  # pieces before the first word piece (a source-language token)
     n_words: int  # words with no tokens (empty model input) still get an attention column
+    words: tuple[str, ...]  # the unit's words, for an aligner that encodes them with its own tokenizer
 
 
 class WordEncoder:
@@ -61,7 +62,7 @@ class WordEncoder:
         budget = self.max_positions - len(self.prefix) - 1
         pieces = [*self.prefix, *pieces[:budget], self.tokenizer.eos_token]
         ids = self.tokenizer.convert_tokens_to_ids(pieces)
-        return Encoded(pieces, ids, word_of[:budget], len(self.prefix), len(words))
+        return Encoded(pieces, ids, word_of[:budget], len(self.prefix), len(words), tuple(words))
 
 
 @dataclass(frozen=True)

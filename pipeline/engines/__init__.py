@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
-from pipeline.backends import Translator, load_backend
+from pipeline.aligner import load_translator
+from pipeline.backends import Translator
 from pipeline.models import ResolvedModel
 from pipeline.settings import DecodingOptions, Placement
 
@@ -34,8 +35,9 @@ def local(
     decoding: DecodingOptions,
     placement: Placement,
     cluster: ClusterOptions,
+    aligner: ResolvedModel | str,
 ) -> Iterator[Translator]:
-    yield load_backend(backend, model, decoding, placement)
+    yield load_translator(backend, model, decoding, placement, aligner)
 
 
 ENGINES: dict[str, str] = {
@@ -51,10 +53,12 @@ def open_engine(
     decoding: DecodingOptions,
     placement: Placement,
     cluster: ClusterOptions,
+    aligner: ResolvedModel | str = "self",
 ) -> AbstractContextManager[Translator]:
-    """The backend's batches run where the engine runs them, until the context ends."""
+    """The backend's batches run where the engine runs them, until the context ends; `aligner` as
+    aligner.load_translator takes it."""
     module, _, attribute = ENGINES[name].partition(":")
     opened: AbstractContextManager[Translator] = getattr(importlib.import_module(module), attribute)(
-        backend, model, decoding, placement, cluster
+        backend, model, decoding, placement, cluster, aligner
     )
     return opened

@@ -35,7 +35,8 @@ except ModuleNotFoundError as missing:
         "the ray engine needs Ray: pip install '.[ray]' (or run `make translate ENGINE=ray`)"
     ) from missing
 
-from pipeline.backends import Translator, load_backend
+from pipeline.aligner import load_translator
+from pipeline.backends import Translator
 from pipeline.backends.planning import Batch, Planner
 from pipeline.engines import ClusterOptions
 from pipeline.models import ResolvedModel
@@ -61,8 +62,15 @@ class Description:
 
 @ray.remote(max_restarts=RESTARTS, max_task_retries=RETRIES)
 class ModelActor:
-    def __init__(self, backend: str, model: ResolvedModel, decoding: DecodingOptions, placement: Placement):
-        self.translator = load_backend(backend, model, decoding, placement)
+    def __init__(
+        self,
+        backend: str,
+        model: ResolvedModel,
+        decoding: DecodingOptions,
+        placement: Placement,
+        aligner: ResolvedModel | str,
+    ):
+        self.translator = load_translator(backend, model, decoding, placement, aligner)
 
     def describe(self) -> Description:
         t = self.translator
@@ -114,6 +122,7 @@ def ray_pool(
     decoding: DecodingOptions,
     placement: Placement,
     cluster: ClusterOptions,
+    aligner: ResolvedModel | str,
 ) -> Iterator[Translator]:
     """Joins the cluster at `cluster.address` (else $RAY_ADDRESS, else starts Ray here; a Ray this
     process already started is used as it is), starts the actors, and stops what it started."""
@@ -128,7 +137,7 @@ def ray_pool(
             raise EngineUnavailable(f"Ray could not start or join {address}: {error}") from error
     actors: list[Any] = []
     try:
-        actors = _start_actors(backend, model, decoding, placement, cluster)
+        actors = _start_actors(backend, model, decoding, placement, cluster, aligner)
         description = _describe(actors)
         nodes = len({node["NodeID"] for node in ray.nodes() if node["Alive"]})
         address = ray.get_runtime_context().gcs_address
@@ -162,6 +171,7 @@ def _start_actors(
     decoding: DecodingOptions,
     placement: Placement,
     cluster: ClusterOptions,
+    aligner: ResolvedModel | str,
 ) -> list[Any]:
     """`placement.workers` actors (None: one per GPU, else one per `worker_cpus` cores); each runs its
     backend with the rest of the placement, with workers of its own (one per core it holds)."""
@@ -186,7 +196,7 @@ def _start_actors(
         # mypy keeps a decorated class's own type, not the ActorClass that ray.remote returns.
         ModelActor.options(  # type: ignore[attr-defined]
             **per_actor, max_concurrency=AHEAD
-        ).remote(backend, model, decoding, inside_actor)
+        ).remote(backend, model, decoding, inside_actor, aligner)
         for _ in range(count)
     ]
 
