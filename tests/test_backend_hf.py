@@ -35,6 +35,7 @@ def test_translation_carries_tokens_logprobs_and_word_attention(tiny_translator)
     assert np.all(np.asarray(translations[2].attention)[:, 1] == 0.0)
 
 
+@pytest.mark.slow
 def test_length_sorted_batches_come_back_in_input_order(tiny_translator):
     together = translate(tiny_translator, UNITS)
     alone = [translate(tiny_translator, [words])[0] for words in UNITS]

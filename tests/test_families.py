@@ -112,6 +112,7 @@ def test_ct2_float32_greedy_matches_transformers_tokens_and_averaged_alignment_h
 @pytest.mark.parametrize(
     ("family", "tokenizer_class"), [("nllb", "NllbTokenizer"), ("m2m100", "M2M100Tokenizer")]
 )
+@pytest.mark.slow
 def test_random_model_command_writes_a_loadable_model_of_the_family(
     family, tokenizer_class, tmp_path, capsys
 ):

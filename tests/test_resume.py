@@ -94,6 +94,7 @@ def test_changing_an_option_that_changes_the_output_translates_again(tmp_path, t
     assert cached_units(out) == 2 * before
 
 
+@pytest.mark.slow
 def test_the_same_input_gives_byte_identical_outputs_in_separate_folders(tmp_path, tiny_model):
     source = interview(tmp_path / "in", 20)
     for out in ("a", "b"):
@@ -101,6 +102,7 @@ def test_the_same_input_gives_byte_identical_outputs_in_separate_folders(tmp_pat
     assert outputs(tmp_path / "a") == outputs(tmp_path / "b")
 
 
+@pytest.mark.slow
 def test_a_second_run_on_the_same_output_folder_is_refused_while_the_first_holds_it(
     tmp_path, tiny_model, capsys
 ):

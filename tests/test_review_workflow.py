@@ -125,6 +125,7 @@ def test_xliff_validates_against_the_xliff_2_schema_and_round_trips_through_impo
     assert after[0].sentence.en == "Welcome <b>all</b> & everyone." and after[0].comment == "ok"
 
 
+@pytest.mark.slow
 def test_tmx_is_valid_against_the_tmx_14b_dtd_and_holds_both_languages(translated, tmp_path):
     out, _, _ = translated
     assert main(["export", "--from", str(out), "--format", "tmx", "--out", str(tmp_path / "x")]) == 0
@@ -136,6 +137,7 @@ def test_tmx_is_valid_against_the_tmx_14b_dtd_and_holds_both_languages(translate
     assert languages == ["ar", "en"] and units[0].find("tuv/seg").text == CUES[0]
 
 
+@pytest.mark.slow
 def test_tsv_export_has_status_and_comment_and_round_trips(translated, tmp_path):
     out, _, _ = translated
     store = ReviewStore(OutputFolder(out).review_database)
@@ -160,6 +162,7 @@ def test_tsv_export_has_status_and_comment_and_round_trips(translated, tmp_path)
     )
 
 
+@pytest.mark.slow
 def test_docx_opens_with_python_docx_and_holds_the_bilingual_table(translated, tmp_path):
     from docx import Document
 
@@ -175,6 +178,7 @@ def test_docx_opens_with_python_docx_and_holds_the_bilingual_table(translated, t
     assert len(cells) == 4
 
 
+@pytest.mark.slow
 def test_subtitle_exports_carry_the_reviewed_english(translated, tmp_path):
     out, _, _ = translated
     store = ReviewStore(OutputFolder(out).review_database)
