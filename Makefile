@@ -13,7 +13,7 @@ INPUT ?= transcripts
 OUT ?= output
 ARGS ?=
 
-.PHONY: translate test test-fast lint demo review export models random-model bench clean
+.PHONY: translate test test-fast lint demo review export models random-model bench clean delete-reviews
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -70,5 +70,12 @@ bench: $(RAY_STAMP)
 	test -d models/random-full || $(PY) -m pipeline random-model --size full models/random-full
 	$(PY) -m pipeline bench --model models/random-full $(ARGS)
 
+# Tool caches and the output folder's machine outputs; never the reviewers' work (OUT/review.sqlite3).
 clean:
-	rm -rf $(OUT) .pytest_cache .ruff_cache .hypothesis
+	rm -rf .pytest_cache .ruff_cache .mypy_cache .hypothesis
+	test ! -d $(OUT) || find $(OUT) -mindepth 1 -maxdepth 1 ! -name 'review.sqlite3*' -exec rm -rf {} +
+
+# Deletes the review database too: every reviewer's edit, approval and comment in OUT.
+delete-reviews:
+	@echo "Deleting $(OUT)/, including $(OUT)/review.sqlite3: every edit, approval and comment made in the review app."
+	rm -rf $(OUT)

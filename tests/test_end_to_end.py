@@ -248,3 +248,16 @@ def test_make_translate_runs_with_a_local_random_model(tiny_model, tmp_path):
     assert "Translated 1 transcript(s)" in result.stdout
     records = load_jsonl(out / "fisherman-interview" / "fisherman-interview.aligned.jsonl")
     assert {r["speaker"] for r in records} == {"المذيعة", "صقر الحمدان"}
+
+
+def test_make_clean_keeps_the_review_database_and_only_delete_reviews_removes_it(tmp_path):
+    out = tmp_path / "out"
+    (out / "talk").mkdir(parents=True)
+    for name in ("review.sqlite3", "review.sqlite3-wal", "translations.sqlite3", "talk/talk.html"):
+        (out / name).write_text("x")
+    make = ["make", "-s", "-C", str(REPO), f"OUT={out}"]
+    subprocess.run([*make, "clean"], check=True, capture_output=True, timeout=60)
+    assert sorted(p.name for p in out.iterdir()) == ["review.sqlite3", "review.sqlite3-wal"]
+    done = subprocess.run([*make, "delete-reviews"], check=True, capture_output=True, text=True, timeout=60)
+    assert "every edit, approval and comment" in done.stdout
+    assert not out.exists()
