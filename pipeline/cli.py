@@ -28,4 +28,15 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Finished batches are in the translation cache and finished files are whole (written beside
+        # and renamed), so running the same command again goes on from here.
+        print(
+            f"\ninterrupted: run the same command again to {RESUME.get(args.command, 'start over')}",
+            file=sys.stderr,
+        )
+        return 130
     return code
+
+
+RESUME = {"translate": "resume where it stopped (finished work is kept)"}

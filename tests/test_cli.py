@@ -41,3 +41,17 @@ def test_a_bad_glossary_row_is_refused_by_file_and_line_before_the_model_loads(t
     assert f"{glossary}:2: a glossary row needs an Arabic term, a tab and its English rendering" in (
         capsys.readouterr().err
     )
+
+
+def test_ctrl_c_during_translate_says_how_to_resume_in_one_line(tmp_path, capsys, monkeypatch):
+    def interrupted(job):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("pipeline.run.translate", interrupted)
+    (tmp_path / "a.txt").write_text("مرحبا\n", encoding="utf-8")
+    assert main(["translate", str(tmp_path / "a.txt")]) == 130
+    error = capsys.readouterr().err
+    assert (
+        error.strip()
+        == "interrupted: run the same command again to resume where it stopped (finished work is kept)"
+    )

@@ -138,3 +138,25 @@ def test_arabic_that_recurs_across_and_within_transcripts_is_translated_once_and
     first = {path: path.read_bytes() for path in sorted(out.glob("*/*"))}
     assert main(command) == 0
     assert {path: path.read_bytes() for path in sorted(out.glob("*/*"))} == first
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_with_one_line_saying_how_to_resume_and_the_same_command_finishes(tmp_path, tiny_model):
+    source = interview(tmp_path / "in", 40)
+    out = tmp_path / "out"
+    args = translate_args(source, out, tiny_model, "--batch-size", "2", "--beam", "1")
+    child = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 120
+    while cached_units(out) < 10 and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    child.send_signal(signal.SIGINT)
+    _, error = child.communicate(timeout=60)
+    assert child.returncode == 130
+    assert "Traceback" not in error
+    assert error.strip().splitlines()[-1] == (
+        "interrupted: run the same command again to resume where it stopped (finished work is kept)"
+    )
+    assert main(args) == 0
+    assert (out / "interview" / "interview.aligned.jsonl").is_file()
