@@ -42,6 +42,18 @@ ERRORS = {
         "1\n00:00:0x,000 --> 00:00:02,000\nنص\n".encode(),
         "bad-time.srt:2: malformed timestamp",
     ),
+    "deep.json": (
+        b'{"segments": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+        "deep.json: cannot be read: nested thousands of levels deep",
+    ),
+    "digits.json": (
+        b'{"segments": [{"start": ' + b"9" * 5000 + b', "end": 1, "text": "x"}]}',
+        "digits.json: cannot be read: Exceeds the limit (4300 digits) for integer string conversion",
+    ),
+    "forever.tsv": (
+        "start\tend\ttext\n1e300\t1e301\tنص\n".encode(),
+        "forever.tsv:2: a time that is not a real recording's",
+    ),
 }
 
 

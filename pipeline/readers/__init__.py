@@ -27,14 +27,33 @@ READERS: dict[str, Reader] = {
 }
 
 
+MAX_SECONDS = 30 * 24 * 3600.0  # a month: any time beyond, or not finite, is not a recording's
+
+
 def read_transcript(path: Path, encoding: str | None = None) -> Transcript:
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise InputError(
             str(path), f"unknown transcript format {path.suffix!r}; expected one of {', '.join(READERS)}"
         )
-    text = decode(path.read_bytes(), str(path), encoding)
-    segments = with_unique_ids(reader(text, str(path)))
+    try:
+        text = decode(path.read_bytes(), str(path), encoding)
+        segments = with_unique_ids(reader(text, str(path)))
+    except InputError:
+        raise
+    except RecursionError:  # JSON nested thousands deep: this file's error, never the run's
+        raise InputError(str(path), "cannot be read: nested thousands of levels deep") from None
+    except (OSError, ValueError, OverflowError) as error:  # e.g. a number of thousands of digits
+        raise InputError(str(path), f"cannot be read: {str(error).split(';')[0]}") from None
+    bad_time = next(
+        (s for s in segments for t in (s.start, s.end) if t is not None and not 0 <= t < MAX_SECONDS), None
+    )
+    if bad_time is not None:
+        raise InputError(
+            str(path),
+            f"a time that is not a real recording's ({bad_time.start}, {bad_time.end})",
+            bad_time.line or None,
+        )
     if not any(segment.text.strip() for segment in segments):
         raise InputError(str(path), "holds no text to translate (empty, or only blank cues)")
     return Transcript(
