@@ -11,6 +11,7 @@ lets one `translate` run write to it at a time.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -21,6 +22,21 @@ from pipeline.errors import InputError
 from pipeline.records import AlignedTranscript, Transcript
 from pipeline.writers import WRITERS
 from pipeline.writers.common import atomic_write
+
+# File systems take names of at most 255 bytes; the longest suffix is ".aligned.jsonl" plus the
+# temporary-file decoration of atomic_write (about 50 bytes).
+MAX_STEM_BYTES = 180
+
+
+def file_stem(name: str) -> str:
+    """A transcript's name as a file or folder name: as it is, or, when too long for a file system,
+    cut at a character boundary and made unique by a hash of the whole name."""
+    encoded = name.encode("utf-8")
+    if len(encoded) <= MAX_STEM_BYTES:
+        return name
+    digest = hashlib.sha256(encoded).hexdigest()[:12]
+    head = encoded[: MAX_STEM_BYTES - 13].decode("utf-8", errors="ignore")
+    return f"{head}-{digest}"
 
 
 @dataclass(frozen=True)
@@ -41,8 +57,9 @@ class OutputFolder:
 
     def transcript_folder(self, transcript: Transcript) -> Path:
         """<out>/<stem>/, refusing stems that would step outside <out>."""
-        folder = (self.root / transcript.name).resolve()
-        if transcript.name in ("", ".", "..") or folder.parent != self.root.resolve():
+        name = file_stem(transcript.name)
+        folder = (self.root / name).resolve()
+        if name in ("", ".", "..") or folder.parent != self.root.resolve():
             raise InputError(
                 transcript.source, f"the file name gives no usable output folder name ({transcript.name!r})"
             )
@@ -57,7 +74,7 @@ class OutputFolder:
             suffix, render = WRITERS[name]
             text = render(aligned)
             if text is not None:
-                path = folder / f"{aligned.transcript.name}{suffix}"
+                path = folder / f"{file_stem(aligned.transcript.name)}{suffix}"
                 atomic_write(path, text)
                 written.append(path)
         return written

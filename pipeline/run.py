@@ -139,7 +139,11 @@ def run_archive(
     with tqdm(total=total, unit="unit", desc="translating", file=sys.stderr, dynamic_ncols=True) as bar:
         for aligned in translate_archive(planned, cached, bar.update):
             transcript = aligned.transcript
-            written = output.write(aligned, job.formats)
+            try:
+                written = output.write(aligned, job.formats)
+            except OSError as error:  # a full disk, a read-only folder: this transcript's error
+                summary.fail(InputError(transcript.source, f"its outputs cannot be written: {error}"))
+                continue
             if store is not None:
                 try:
                     terms = glossary_for(transcript.source, list(glossary))

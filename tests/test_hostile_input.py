@@ -191,3 +191,20 @@ def test_emoji_stay_in_the_arabic_and_do_not_break_translation(hostile_run):
     _, _, out, _ = hostile_run
     (record,) = records(out, "emoji")
     assert "😀" in record["ar"] and "🇪🇬" in record["ar"] and record["en"]
+
+
+def test_a_file_name_too_long_for_the_file_system_still_gets_unique_outputs(tmp_path, tiny_model, capsys):
+    """Names of 250 bytes are legal, but '<name>.aligned.jsonl' and its temporary file are not: the
+    output names are cut and made unique by a hash, and the Arabic name keeps whole characters."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    stems = ["مقابلة" * 20 + "أ", "مقابلة" * 20 + "ب"]  # 241 bytes each, differing only at the end
+    for stem in stems:
+        (folder / f"{stem}.txt").write_text("مرحبا بكم\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["translate", str(folder), "--out", str(out), "--model", str(tiny_model), "--beam", "1"]) == 0
+    folders = sorted(out.glob("*/"))
+    assert len([f for f in folders if f.name.startswith("مقابلة")]) == 2
+    for written in out.glob("*/*"):
+        assert len(written.name.encode("utf-8")) <= 255
+        written.name.encode("utf-8").decode("utf-8")  # never a character cut in half

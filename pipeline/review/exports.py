@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from pipeline.output import file_stem
 from pipeline.records import AlignedTranscript, ReviewedSentence, Transcript
 from pipeline.review.store import ReviewStore
 from pipeline.writers.common import atomic_write_bytes, timecode
@@ -164,7 +165,7 @@ def export(
     written: dict[str, Path | None] = {}
     for name in names:
         data = render(name, store.sentences(name))
-        path = folder / f"{name}{suffix}"
+        path = folder / f"{file_stem(name)}{suffix}"
         if data is not None:
             atomic_write_bytes(path, data)
         written[name] = path if data is not None else None
