@@ -72,7 +72,9 @@ class AlignedTranslator:
         self._pieces: dict[str, list[str]] = {}
         self.name = translator.name
         self.planner = translator.planner
-        self.signature = json.dumps({"translator": translator.signature, "aligner": aligner.signature})
+        self.signature = json.dumps(
+            {"translator": json.loads(translator.signature), "aligner": json.loads(aligner.signature)}
+        )
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.translator, name)  # e.g. the CTranslate2 workers, for the Ray engine
@@ -82,10 +84,15 @@ class AlignedTranslator:
             yield self.align(batch.units, translations)
 
     def align(self, units: Sequence[Encoded], translations: Sequence[Translation]) -> list[Translation]:
-        """Each translation's English forced through the aligner, one batch per call."""
+        """Each translation's English forced through the aligner, one batch per call. English longer than
+        the aligner's positions (only degenerate output gets there) keeps no attention: its spans come
+        from lengths and it has no word links."""
         targets = [self.aligner_tokens(translation.tokens) for translation in translations]
         encoded = [self.aligner.planner.encoder.encode(unit.words) for unit in units]
-        attention = self.aligner.force(encoded, targets)
+        room = self.aligner.planner.encoder.max_positions - 1 - len(self.aligner.planner.target_prefix)
+        fits = [len(target) <= room for target in targets]
+        forced = self.aligner.force(encoded, [t if ok else [] for t, ok in zip(targets, fits, strict=True)])
+        attention = [rows if ok else None for rows, ok in zip(forced, fits, strict=True)]
         return [
             Translation(
                 tokens=tuple(target),
@@ -108,7 +115,16 @@ class AlignedTranslator:
         for word in _words(tokens):
             text = word[0].removeprefix(WORD_START) + "".join(word[1:])
             pieces.extend(self._word_pieces(text) if text else word)
+        if len(pieces) > len(tokens):  # each word whole rather than more pieces than the model has room for
+            room = self.aligner.planner.encoder.max_positions - 1 - len(self.aligner.planner.target_prefix)
+            if len(pieces) > room:
+                return [piece for word in _words(tokens) for piece in self._whole(word)]
         return pieces
+
+    @staticmethod
+    def _whole(word: list[str]) -> list[str]:
+        text = word[0].removeprefix(WORD_START) + "".join(word[1:])
+        return [WORD_START + text] if text else word
 
     def _word_pieces(self, text: str) -> list[str]:
         known = self._pieces.get(text)
@@ -131,7 +147,7 @@ class Unaligned:
         self.translator = translator
         self.name = translator.name
         self.planner = translator.planner
-        self.signature = json.dumps({"translator": translator.signature, "aligner": "none"})
+        self.signature = json.dumps({"translator": json.loads(translator.signature), "aligner": "none"})
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.translator, name)

@@ -5,6 +5,7 @@ lets one `translate` run write to it at a time.
     <out>/translations.sqlite3     the translation cache (pipeline.cache)
     <out>/review.sqlite3           the reviewers' work (pipeline.review.store)
     <out>/<name>/<name><suffix>    each transcript's machine outputs (pipeline.writers)
+    <out>/<name>/<name>.meta.json  what made them: pipeline version, translator, its full signature
     <out>/exports/                 reviewed exports, by default
 """
 
@@ -12,8 +13,9 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,10 +67,21 @@ class OutputFolder:
             )
         return folder
 
-    def write(self, aligned: AlignedTranscript, formats: Sequence[str]) -> list[Path]:
-        """The transcript's files in these formats, each replaced whole; a format with nothing to write
-        (subtitles without times) is left out."""
+    def manifest(self, name: str) -> Path:
+        """The transcript's manifest (see `write`)."""
+        stem = file_stem(name)
+        return self.root / stem / f"{stem}.meta.json"
+
+    def write(
+        self, aligned: AlignedTranscript, formats: Sequence[str], manifest: Mapping[str, object]
+    ) -> list[Path]:
+        """The transcript's files in these formats, each replaced whole (a format with nothing to write,
+        subtitles without times, is left out), and its manifest: what made them, the translation cache's
+        signature written out, so every output says which model, aligner, backend and options made it."""
         folder = self.transcript_folder(aligned.transcript)
+        atomic_write(
+            self.manifest(aligned.transcript.name), json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+        )
         written = []
         for name in formats:
             suffix, render = WRITERS[name]

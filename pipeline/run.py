@@ -6,6 +6,7 @@ importable alone.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline import __version__
 from pipeline.align import WORD_START, align_unit, join_units
 from pipeline.arabic import has_arabic
 from pipeline.backends import Translator
@@ -135,12 +137,17 @@ def run_archive(
     cached = CachedTranslator(translator, TranslationCache(output.cache))
     store = ReviewStore(output.review_database) if job.review else None
     planned = [(t, build_units(t, translator.planner.count_tokens, job.units)) for t in transcripts]
+    manifest = {
+        "pipeline": __version__,
+        "translator": translator.name,
+        "signature": json.loads(translator.signature),
+    }
     total = sum(len(model_inputs(units)) for _, units in planned)  # what the model gets
     with tqdm(total=total, unit="unit", desc="translating", file=sys.stderr, dynamic_ncols=True) as bar:
         for aligned in translate_archive(planned, cached, bar.update):
             transcript = aligned.transcript
             try:
-                written = output.write(aligned, job.formats)
+                written = output.write(aligned, job.formats, manifest)
             except OSError as error:  # a full disk, a read-only folder: this transcript's error
                 summary.fail(InputError(transcript.source, f"its outputs cannot be written: {error}"))
                 continue

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -123,7 +124,9 @@ def test_a_run_aligned_by_another_model_keeps_every_output_and_the_invariant(
     own = (out / "Tor_animation.ar" / "Tor_animation.ar.aligned.jsonl").read_text(encoding="utf-8")
     assert main([*command, "--aligner", str(tiny_aligner)]) == 0
     folder = out / "Tor_animation.ar"
-    assert sorted(p.suffix for p in folder.iterdir()) == [".html", ".jsonl", ".srt", ".tsv", ".vtt"]
+    assert sorted(p.suffix for p in folder.iterdir()) == [".html", ".json", ".jsonl", ".srt", ".tsv", ".vtt"]
+    made_by = json.loads((folder / "Tor_animation.ar.meta.json").read_text(encoding="utf-8"))
+    assert made_by["signature"]["aligner"] != made_by["signature"]["translator"]  # both identities kept
     rows = [
         json.loads(line)
         for line in (folder / "Tor_animation.ar.aligned.jsonl").read_text(encoding="utf-8").splitlines()
@@ -175,3 +178,21 @@ def test_presets_say_whose_attention_is_trained_and_untrained_ones_get_the_defau
         ModelNotAvailable, match=f"org/big is aligned by {DEFAULT_ALIGNER}, which is not available"
     ):
         resolve_aligner(None, untrained)
+
+
+@pytest.mark.parametrize("backend", ["hf", "ct2"])
+def test_english_longer_than_the_aligner_takes_keeps_no_attention_instead_of_failing(
+    backend, tiny_model, tiny_aligner
+):
+    """Degenerate English (a random model's, or a 1,024-position translator's) can outgrow a 512-position
+    aligner: that unit gets spans by length and no links; the run goes on."""
+    small = replace(resolve_model(str(tiny_aligner)), max_positions=6)
+    decoding = DecodingOptions(beam=1, max_new_tokens=12)
+    aligned = load_translator(
+        backend, resolve_model(str(tiny_model)), decoding, Placement(device="cpu"), small
+    )
+    for translation in translate_units(aligned, UNITS):
+        if len(translation.tokens) > 5:
+            assert translation.attention is None
+        else:
+            assert translation.attention is not None

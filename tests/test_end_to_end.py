@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline import __version__
 from pipeline.cli import main
 from pipeline.readers import read_transcript
 from pipeline.writers.tsv import HEADER
@@ -52,6 +53,7 @@ def whisper_json_from_mgb3(path: Path, utterances: int = 12) -> Path:
 class Run:
     inputs: Path
     out: Path
+    model: Path
 
 
 @pytest.fixture(
@@ -81,7 +83,7 @@ def translated(request, tiny_model_of, tmp_path_factory) -> Run:
         backend,
     ]
     assert main(command) == 0
-    return Run(inputs, out)
+    return Run(inputs, out, tiny_model_of(family))
 
 
 def load_jsonl(path: Path) -> list[dict]:
@@ -92,7 +94,16 @@ def load_jsonl(path: Path) -> list[dict]:
 def test_every_output_exists_and_parses(translated, stem, source):
     folder = translated.out / stem
     assert sorted(p.name for p in folder.iterdir()) == sorted(
-        f"{stem}{suffix}" for suffix in (".aligned.jsonl", ".html", ".en.srt", ".bilingual.vtt", ".tsv")
+        f"{stem}{suffix}"
+        for suffix in (".aligned.jsonl", ".html", ".en.srt", ".bilingual.vtt", ".tsv", ".meta.json")
+    )
+    made_by = json.loads((folder / f"{stem}.meta.json").read_text(encoding="utf-8"))
+    assert made_by["pipeline"] == __version__ and made_by["translator"].startswith(str(translated.model))
+    model_identity = made_by["signature"]["model"]
+    assert len(model_identity["fingerprint"]) == 64 and model_identity["alignment_heads"] >= 1
+    assert (
+        made_by["signature"]["backend"].startswith(("ct2 ", "hf "))
+        and made_by["signature"]["decoding"]["beam"]
     )
     records = load_jsonl(folder / f"{stem}.aligned.jsonl")
     srt = read_transcript(folder / f"{stem}.en.srt")
@@ -226,7 +237,12 @@ def test_a_bad_file_is_reported_and_the_others_still_translate(tiny_model, tmp_p
     report = capsys.readouterr()
     assert f"{tmp_path / 'broken.srt'}:1: expected a cue number followed by a timing line" in report.err
     assert "1 file(s) failed" in report.out
-    assert sorted(p.name for p in (out / "good").iterdir()) == ["good.aligned.jsonl", "good.html", "good.tsv"]
+    assert sorted(p.name for p in (out / "good").iterdir()) == [
+        "good.aligned.jsonl",
+        "good.html",
+        "good.meta.json",
+        "good.tsv",
+    ]
     assert "no times in the input, so no subtitle files" in report.out
 
 
@@ -261,3 +277,14 @@ def test_make_clean_keeps_the_review_database_and_only_delete_reviews_removes_it
     done = subprocess.run([*make, "delete-reviews"], check=True, capture_output=True, text=True, timeout=60)
     assert "every edit, approval and comment" in done.stdout
     assert not out.exists()
+
+
+def test_the_review_page_says_what_made_the_transcript(translated):
+    from starlette.testclient import TestClient
+
+    from pipeline.review.app import create_app
+
+    client = TestClient(create_app(translated.out), base_url="http://127.0.0.1:8765")
+    page = client.get("/t/tor").text
+    made_by = json.loads((translated.out / "tor" / "tor.meta.json").read_text(encoding="utf-8"))
+    assert f"Made by {made_by['translator']}" in page and made_by["signature"]["model"]["fingerprint"] in page

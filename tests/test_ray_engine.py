@@ -64,7 +64,7 @@ def test_the_ray_engine_writes_byte_identical_outputs_to_the_local_engine(tmp_pa
     assert translate(source, tmp_path / "local", tiny_model, "--backend", backend) == 0
     assert translate(source, tmp_path / "ray", tiny_model, "--backend", backend, "--engine", "ray") == 0
     local, on_ray = outputs(tmp_path / "local"), outputs(tmp_path / "ray")
-    assert len(local) == 4 * 5  # four transcripts, every format
+    assert len(local) == 4 * 6  # four transcripts, every format and the manifest
     assert on_ray == local
 
 

@@ -277,7 +277,12 @@ def create_app(out: Path, *, host: str = "127.0.0.1", port: int | None = None) -
 
     async def transcript_page(request: Request) -> Response:
         name = known(request.path_params["name"])
-        return HTMLResponse(pages.get_template("app_transcript.html.j2").render(name=name, statuses=STATUSES))
+        manifest = OutputFolder(out).manifest(name)
+        made_by = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else None
+        page = pages.get_template("app_transcript.html.j2").render(
+            name=name, statuses=STATUSES, made_by=made_by
+        )
+        return HTMLResponse(page)
 
     async def list_transcripts(request: Request) -> Response:
         return JSONResponse([asdict(store.progress(name)) for name in store.transcripts()])
