@@ -89,8 +89,7 @@ class AlignedTranslator:
         from lengths and it has no word links."""
         targets = [self.aligner_tokens(translation.tokens) for translation in translations]
         encoded = [self.aligner.planner.encoder.encode(unit.words) for unit in units]
-        room = self.aligner.planner.encoder.max_positions - 1 - len(self.aligner.planner.target_prefix)
-        fits = [len(target) <= room for target in targets]
+        fits = [len(target) <= self.room for target in targets]
         forced = self.aligner.force(encoded, [t if ok else [] for t, ok in zip(targets, fits, strict=True)])
         attention = [rows if ok else None for rows, ok in zip(forced, fits, strict=True)]
         return [
@@ -111,20 +110,17 @@ class AlignedTranslator:
         sees, stay exactly the translator's; a word the aligner's pieces cannot spell back is one piece."""
         if self.same_vocabulary:
             return list(tokens)
-        pieces: list[str] = []
-        for word in _words(tokens):
-            text = word[0].removeprefix(WORD_START) + "".join(word[1:])
-            pieces.extend(self._word_pieces(text) if text else word)
-        if len(pieces) > len(tokens):  # each word whole rather than more pieces than the model has room for
-            room = self.aligner.planner.encoder.max_positions - 1 - len(self.aligner.planner.target_prefix)
-            if len(pieces) > room:
-                return [piece for word in _words(tokens) for piece in self._whole(word)]
+        words = [(word, _text(word)) for word in _words(tokens)]
+        pieces = [piece for word, text in words for piece in (self._word_pieces(text) if text else word)]
+        if len(pieces) > self.room:  # each word whole rather than more pieces than the model has room for
+            return [piece for word, text in words for piece in ([WORD_START + text] if text else word)]
         return pieces
 
-    @staticmethod
-    def _whole(word: list[str]) -> list[str]:
-        text = word[0].removeprefix(WORD_START) + "".join(word[1:])
-        return [WORD_START + text] if text else word
+    @property
+    def room(self) -> int:
+        """English pieces the aligner takes: its positions less the decoder's start and forced tokens."""
+        planner = self.aligner.planner
+        return planner.encoder.max_positions - 1 - len(planner.target_prefix)
 
     def _word_pieces(self, text: str) -> list[str]:
         known = self._pieces.get(text)
@@ -187,6 +183,11 @@ def _words(tokens: Sequence[str]) -> list[list[str]]:
         else:
             words[-1].append(piece)
     return words
+
+
+def _text(word: Sequence[str]) -> str:
+    """A word's text, as align.english_words joins its pieces."""
+    return word[0].removeprefix(WORD_START) + "".join(word[1:])
 
 
 def _word_of(tokens: Sequence[str]) -> list[int]:
