@@ -195,6 +195,11 @@ def _folder_of(name: str, preset: Preset | None) -> tuple[Path, str]:
     """(the folder with the model's files, the label outputs show): a folder as given; a preset's
     models/<name>/ when it holds weights; else the hub cache's copy, fetched first if need be."""
     local = Path(name).expanduser()
+    if _looks_like_a_path(name) and not local.exists():
+        raise ModelNotAvailable(
+            f"No model folder {name}: nothing is there. A preset name (python -m pipeline models list), a "
+            "hub id such as Helsinki-NLP/opus-mt-ar-en, or an existing folder"
+        )
     if local.is_dir():
         if not (local / "config.json").is_file() or not has_weights(local):
             raise ModelNotAvailable(_unusable_folder_message(name, "no config.json or weights file"))
@@ -208,6 +213,15 @@ def _folder_of(name: str, preset: Preset | None) -> tuple[Path, str]:
     if cached is None:
         raise ModelNotAvailable(_missing_model_message(hub_id))
     return cached, hub_id
+
+
+def _looks_like_a_path(name: str) -> bool:
+    """A name the user meant as a folder: it starts like a path, or its first part is a folder here
+    (models/typo), which a hub id never is."""
+    if name.startswith((".", "/", "~")):
+        return True
+    first, slash, _ = name.partition("/")
+    return bool(slash) and Path(first).is_dir()
 
 
 def _family_of_files(folder: Path, config: dict[str, Any]) -> str:

@@ -96,8 +96,14 @@ class OutputFolder:
     def lock(self) -> Iterator[None]:
         """One `translate` run per output folder at a time: two would interleave their writes to the
         review database and the cache. The lock goes with the process, however it ends."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / ".translate.lock").open("a+", encoding="utf-8") as handle:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            handle = (self.root / ".translate.lock").open("a+", encoding="utf-8")
+        except OSError as error:  # a file where the folder should be, a read-only or full disk
+            raise InputError(
+                str(self.root), f"cannot write the output folder here: {error.strerror}; use another --out"
+            ) from None
+        with handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

@@ -30,6 +30,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pipeline.errors import UserError
 from pipeline.output import OutputFolder
 from pipeline.records import ReviewedSentence
 from pipeline.review.store import STATUSES, Conflict, ReviewStore, UnknownSentence
@@ -336,7 +337,17 @@ def create_app(out: Path, *, host: str = "127.0.0.1", port: int | None = None) -
 
 
 def serve(out: Path, host: str = "127.0.0.1", port: int = 8765) -> None:
+    import socket
+
     import uvicorn
+
+    try:  # uvicorn would log the clash and exit; say which port and what to do instead
+        with socket.create_server((host, port)):
+            pass
+    except OSError as error:
+        raise UserError(
+            f"cannot listen on {host}:{port} ({error.strerror}); choose another with --port"
+        ) from None
 
     print(f"Reviewing {out}: open http://{host_name(host)}:{port}/ (Ctrl+C stops)", flush=True)
     uvicorn.run(create_app(out, host=host, port=port), host=host, port=port, log_level="warning")

@@ -23,6 +23,7 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 from pathlib import Path
 
+from pipeline.errors import UserError
 from pipeline.glossary import Term, fold, missing_renderings
 from pipeline.records import AlignedSentence, AlignedTranscript, ReviewedSentence
 
@@ -173,6 +174,11 @@ class ReviewStore:
         try:
             db.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
             db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as error:
+            raise UserError(
+                f"{path}: the review database cannot be opened ({error}). It holds the reviewers' work, so "
+                "nothing was changed: restore it from a backup, or move it away to start a new one"
+            ) from None
         finally:
             db.close()
 
