@@ -89,6 +89,12 @@ def register(commands: Subcommands) -> None:
         help="a TSV of Arabic terms and their English renderings (default: models/glossary.tsv if there)",
     )
     translate.add_argument("--encoding", default=None, help="input encoding, when detection is not enough")
+    translate.add_argument(
+        "--replace",
+        action="store_true",
+        help="a transcript named like one already in --out but read from another file replaces it, "
+        "reviews included (without it, that file is refused)",
+    )
     translate.set_defaults(run=_translate)
 
     models = commands.add_parser("models", help="list or download the model presets in models/")
@@ -133,6 +139,7 @@ def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         units=UnitOptions(token_budget=args.token_budget),
         glossary=args.glossary,
         encoding=args.encoding,
+        replace=args.replace,
     )
     summary = translate(job)
     print(summary.format())

@@ -57,6 +57,7 @@ class Job:
     glossary: Path | None = None  # None: models/glossary.tsv when there
     encoding: str | None = None  # None: detected
     review: bool = True  # keep the review database in step (the bench times the pipeline without it)
+    replace: bool = False  # a transcript of the same name from another file replaces the one in `out`
 
 
 @dataclass
@@ -136,6 +137,8 @@ def run_archive(
     summary = summary if summary is not None else Summary()
     cached = CachedTranslator(translator, TranslationCache(output.cache))
     store = ReviewStore(output.review_database) if job.review else None
+    if store is not None:
+        transcripts = claimed(transcripts, store, job.replace, summary)
     planned = [(t, build_units(t, translator.planner.count_tokens, job.units)) for t in transcripts]
     manifest = {
         "pipeline": __version__,
@@ -168,6 +171,22 @@ def run_archive(
         done = cached.counts.cached + cached.counts.translated
         summary.notes.append(f"{cached.counts.cached} of {done} units came from the translation cache")
     return summary
+
+
+def claimed(
+    transcripts: Sequence[Transcript], store: ReviewStore, replace: bool, summary: Summary
+) -> list[Transcript]:
+    """The transcripts this output folder may hold: one named like a transcript from another file is
+    that file's error (nothing of it is written), unless `replace`."""
+    kept = []
+    for transcript in transcripts:
+        try:
+            store.claim(transcript.name, Path(transcript.source), replace)
+        except InputError as error:
+            summary.fail(error)
+            continue
+        kept.append(transcript)
+    return kept
 
 
 def translate_archive(

@@ -201,3 +201,35 @@ def test_export_and_import_explain_a_missing_database_or_transcript(tmp_path, ca
     bad.write_text("<xliff><file", encoding="utf-8")
     assert main(["import-review", "--from", str(out), str(bad)]) == 2
     assert "bad.xlf:1: not well-formed XML" in capsys.readouterr().err
+
+
+def test_a_different_file_with_the_same_name_is_refused_and_never_replaces_reviewed_work(
+    tmp_path, tiny_model, capsys
+):
+    """Two interviews both called interview.txt, translated into one --out by two runs: the second is
+    refused (its reviews would have been merged into the first's); --replace replaces knowingly; the
+    same file, edited, is an ordinary re-run."""
+    first, second = tmp_path / "a" / "interview.txt", tmp_path / "b" / "interview.txt"
+    for path, text in ((first, "مرحبا بكم\n"), (second, "كيف حالك\n")):
+        path.parent.mkdir()
+        path.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    common = ["--out", str(out), "--model", str(tiny_model), "--beam", "1"]
+    assert main(["translate", str(first), *common]) == 0
+    store = ReviewStore(OutputFolder(out).review_database)
+    sentence = store.sentences("interview")[0]
+    store.update("interview", sentence.id, sentence.revision, en="Welcome.", status="approved")
+    before = (out / "interview" / "interview.aligned.jsonl").read_bytes()
+    capsys.readouterr()
+
+    assert main(["translate", str(second), *common]) == 1
+    printed = capsys.readouterr()
+    assert "already holds a transcript named 'interview' from another file" in printed.out
+    assert "--replace" in printed.out and "Traceback" not in printed.err
+    assert (out / "interview" / "interview.aligned.jsonl").read_bytes() == before
+    assert store.sentences("interview")[0].sentence.en == "Welcome."
+
+    first.write_text("مرحبا بكم جميعا\n", encoding="utf-8")  # the same file, edited
+    assert main(["translate", str(first), *common]) == 0
+    assert main(["translate", str(second), *common, "--replace"]) == 0
+    assert "كيف" in store.sentences("interview")[0].sentence.ar

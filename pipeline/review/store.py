@@ -23,7 +23,7 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 from pathlib import Path
 
-from pipeline.errors import UserError
+from pipeline.errors import InputError, UserError
 from pipeline.glossary import Term, fold, missing_renderings
 from pipeline.records import AlignedSentence, AlignedTranscript, ReviewedSentence
 
@@ -56,6 +56,7 @@ CREATE TABLE IF NOT EXISTS memory (
     en TEXT NOT NULL, status TEXT NOT NULL, comment TEXT NOT NULL, at TEXT NOT NULL,
     PRIMARY KEY (transcript, ar)
 );
+CREATE TABLE IF NOT EXISTS origins (name TEXT PRIMARY KEY, path TEXT NOT NULL);
 """
 
 
@@ -305,6 +306,29 @@ class ReviewStore:
             flags.append(SOURCE_CHANGED)
             return sentence.en, "untouched", "", "\n".join(overlapping), flags
         return sentence.en, "untouched", "", None, flags
+
+    def claim(self, name: str, source: Path, replace: bool = False) -> None:
+        """Records that transcript `name` in this folder comes from the file `source`. A transcript of
+        that name from another file is a different interview: refused (InputError), unless `replace`,
+        which forgets the old one's sentences and memory (its history stays). Databases from before
+        this check have no origin yet: the first run records it."""
+        path = str(source.resolve())
+        with self._connect() as db:
+            row = db.execute("SELECT path FROM origins WHERE name = ?", (name,)).fetchone()
+            if row is not None and row["path"] != path:
+                if not replace:
+                    raise InputError(
+                        str(source),
+                        f"{self.path.parent} already holds a transcript named {name!r} from another file "
+                        f"({row['path']}); use another --out, or --replace to replace it and its reviews",
+                    )
+                for table, column in (
+                    ("sentences", "transcript"),
+                    ("memory", "transcript"),
+                    ("transcripts", "name"),
+                ):
+                    db.execute(f"DELETE FROM {table} WHERE {column} = ?", (name,))
+            db.execute("INSERT OR REPLACE INTO origins VALUES (?, ?)", (name, path))
 
     # --- what the review app and the exports read ----------------------------------------------------
 
