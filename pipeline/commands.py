@@ -151,7 +151,7 @@ def _models_list(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
 
     print(f"Presets in {models_folder()}:")
     for preset in presets().values():
-        found = where(preset) or f"not downloaded: python -m pipeline models download {preset.name}"
+        found = where(preset) or f"not downloaded: .venv/bin/python -m pipeline models download {preset.name}"
         family = preset.family or ""
         print(f"  {preset.name:<24} {preset.model:<36} {family:<7} ~{preset.download_mb} MB  {found}")
     return 0
@@ -163,12 +163,14 @@ def _models_download(args: argparse.Namespace, parser: argparse.ArgumentParser) 
     known = presets()
     unknown = [name for name in args.names if name not in known]
     if unknown:
-        parser.error(f"unknown preset(s) {', '.join(unknown)}; `python -m pipeline models list` shows them")
+        parser.error(
+            f"unknown preset(s) {', '.join(unknown)}; `.venv/bin/python -m pipeline models list` shows them"
+        )
     if not hub_reachable():
         print(
             "error: the Hugging Face hub cannot be reached from this machine, so nothing can be downloaded.\n"
             "On a machine with network access run "
-            f"`python -m pipeline models download {' '.join(args.names)}`\n"
+            f"`.venv/bin/python -m pipeline models download {' '.join(args.names)}`\n"
             f"and copy the folders it writes under models/ to {models_folder()} here.",
             file=sys.stderr,
         )

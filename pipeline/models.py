@@ -197,8 +197,9 @@ def _folder_of(name: str, preset: Preset | None) -> tuple[Path, str]:
     local = Path(name).expanduser()
     if _looks_like_a_path(name) and not local.exists():
         raise ModelNotAvailable(
-            f"No model folder {name}: nothing is there. A preset name (python -m pipeline models list), a "
-            "hub id such as Helsinki-NLP/opus-mt-ar-en, or an existing folder"
+            f"No model folder {name}: nothing is there. A preset name "
+            "(.venv/bin/python -m pipeline models list), a hub id such as Helsinki-NLP/opus-mt-ar-en, "
+            "or an existing folder"
         )
     if local.is_dir():
         if not (local / "config.json").is_file() or not has_weights(local):
@@ -323,7 +324,7 @@ def _unusable_folder_message(folder: str, error: object) -> str:
     return (
         f"No usable model in the folder {folder}: {error}\n"
         "It needs config.json, the tokenizer files and model.safetensors (or pytorch_model.bin).\n"
-        f"For an offline test model: python -m pipeline random-model --size tiny {folder}"
+        f"For an offline test model: .venv/bin/python -m pipeline random-model --size tiny {folder}"
     )
 
 
@@ -338,6 +339,6 @@ def _missing_model_message(hub_id: str) -> str:
         f"    - run once with network access (`make translate` downloads {hub_id} into that cache);\n"
         f"    - on a machine with network: `hf download {hub_id} --local-dir models/{stem}`, copy\n"
         f"      the folder here and run `make translate MODEL=models/{stem}`;\n"
-        "    - for an offline demo with random weights: `python -m pipeline random-model --size tiny "
-        "models/random-tiny` and `make translate MODEL=models/random-tiny`."
+        "    - for an offline demo with random weights: `make random-model` (models/random-tiny), then\n"
+        "      `make translate MODEL=models/random-tiny`."
     )
