@@ -157,8 +157,8 @@ def run_archive(
             if store is not None:
                 try:
                     terms = glossary_for(transcript.source, list(glossary))
-                except InputError as error:
-                    summary.failures.append(str(error))
+                except InputError as error:  # the transcript's own glossary: reported, the shared one used
+                    summary.fail(error)
                     terms = list(glossary)
                 kept = store.sync(aligned, terms)
                 if kept:
