@@ -7,7 +7,6 @@ the TSV and XLIFF files so that `import-review` can match edits made elsewhere a
 
 from __future__ import annotations
 
-import csv
 import io
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
@@ -17,9 +16,9 @@ from pathlib import Path
 from pipeline.output import file_stem
 from pipeline.records import AlignedTranscript, ReviewedSentence, Transcript
 from pipeline.review.store import ReviewStore
-from pipeline.writers.common import atomic_write_bytes, timecode
+from pipeline.writers.common import XML_INVALID, atomic_write_bytes, timecode, xml_safe
 from pipeline.writers.srt import render_srt
-from pipeline.writers.tsv import HEADER, tsv_row
+from pipeline.writers.tsv import HEADER, tsv_line, tsv_row
 from pipeline.writers.vtt import render_vtt
 
 XLIFF = "urn:oasis:names:tc:xliff:document:2.0"
@@ -51,12 +50,12 @@ def _from_writer(
 
 
 def render_tsv(name: str, reviewed: Sequence[ReviewedSentence]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
-    writer.writerow(TSV_HEADER)
-    for index, r in enumerate(reviewed):
-        writer.writerow((*tsv_row(replace(r.sentence, index=index)), r.status, r.comment, r.id, r.revision))
-    return buffer.getvalue().encode("utf-8")
+    """Cells escaped against formula injection (pipeline.writers.tsv); `import-review` unescapes them."""
+    rows = (
+        tsv_line((*tsv_row(replace(r.sentence, index=index)), r.status, r.comment, r.id, r.revision))
+        for index, r in enumerate(reviewed)
+    )
+    return (tsv_line(TSV_HEADER) + "".join(rows)).encode("utf-8")
 
 
 def render_docx(name: str, reviewed: Sequence[ReviewedSentence]) -> bytes:
@@ -67,7 +66,7 @@ def render_docx(name: str, reviewed: Sequence[ReviewedSentence]) -> bytes:
     from docx.oxml.shared import OxmlElement
 
     document = Document()
-    document.add_heading(name, level=1)
+    document.add_heading(xml_safe(name), level=1)
     table = document.add_table(rows=1, cols=4)
     table.style = "Table Grid"
     for cell, title in zip(table.rows[0].cells, ("Speaker", "Time", "Arabic", "English"), strict=True):
@@ -77,11 +76,11 @@ def render_docx(name: str, reviewed: Sequence[ReviewedSentence]) -> bytes:
         s = r.sentence
         time = "" if s.start is None else timecode(s.start)
         cells = table.add_row().cells
-        cells[0].text, cells[1].text, cells[3].text = s.speaker or "", time, s.en
+        cells[0].text, cells[1].text, cells[3].text = xml_safe(s.speaker or ""), time, xml_safe(s.en)
         arabic = cells[2].paragraphs[0]
         arabic.alignment = WD_ALIGN_PARAGRAPH.RIGHT
         arabic.paragraph_format.element.get_or_add_pPr().append(OxmlElement("w:bidi"))
-        run = arabic.add_run(s.ar)
+        run = arabic.add_run(xml_safe(s.ar))
         run.font.rtl = True
         language = OxmlElement("w:lang")
         language.set(qn("w:bidi"), "ar")
@@ -97,19 +96,34 @@ def render_xliff(name: str, reviewed: Sequence[ReviewedSentence]) -> bytes:
     ET.register_namespace("", XLIFF)
     ET.register_namespace("review", OURS)
     root = ET.Element(f"{{{XLIFF}}}xliff", {"version": "2.0", "srcLang": "ar", "trgLang": "en"})
-    file = ET.SubElement(root, f"{{{XLIFF}}}file", {"id": "f1", "original": name})
+    file = ET.SubElement(root, f"{{{XLIFF}}}file", {"id": "f1", "original": xml_safe(name)})
+    content: list[tuple[ET.Element, str]] = []  # filled after indenting: it would pad <cp>s
     for r in reviewed:
         unit = ET.SubElement(file, f"{{{XLIFF}}}unit", {"id": r.id, f"{{{OURS}}}revision": str(r.revision)})
         if r.comment:
             notes = ET.SubElement(unit, f"{{{XLIFF}}}notes")
-            ET.SubElement(notes, f"{{{XLIFF}}}note", {"category": "comment"}).text = r.comment
+            # A note holds text only: what XML cannot hold becomes U+FFFD (import-review knows).
+            ET.SubElement(notes, f"{{{XLIFF}}}note", {"category": "comment"}).text = xml_safe(r.comment)
         attributes = {"state": XLIFF_STATE[r.status]}
         if r.status == "needs-work":
             attributes["subState"] = "review:needs-work"
         segment = ET.SubElement(unit, f"{{{XLIFF}}}segment", attributes)
-        ET.SubElement(segment, f"{{{XLIFF}}}source").text = r.sentence.ar
-        ET.SubElement(segment, f"{{{XLIFF}}}target").text = r.sentence.en
-    return _xml(root)
+        content.append((ET.SubElement(segment, f"{{{XLIFF}}}source"), r.sentence.ar))
+        content.append((ET.SubElement(segment, f"{{{XLIFF}}}target"), r.sentence.en))
+    ET.indent(root)
+    for element, text in content:
+        _with_code_points(element, text)
+    return _xml(root, indent=False)
+
+
+def _with_code_points(element: ET.Element, text: str) -> None:
+    """`text` as the element's content, each character XML cannot hold as XLIFF's <cp hex="..."/>."""
+    pieces = XML_INVALID.split(text)
+    element.text = pieces[0]
+    for character, tail in zip(XML_INVALID.findall(text), pieces[1:], strict=True):
+        digits = f"{ord(character):04X}"
+        cp = ET.SubElement(element, f"{{{XLIFF}}}cp", {"hex": digits.zfill(len(digits) + len(digits) % 2)})
+        cp.tail = tail
 
 
 def render_tmx(name: str, reviewed: Sequence[ReviewedSentence]) -> bytes:
@@ -130,17 +144,19 @@ def render_tmx(name: str, reviewed: Sequence[ReviewedSentence]) -> bytes:
     )
     body = ET.SubElement(root, "body")
     for r in reviewed:
-        unit = ET.SubElement(body, "tu", {"tuid": r.id})
+        unit = ET.SubElement(body, "tu", {"tuid": xml_safe(r.id)})
         ET.SubElement(unit, "prop", {"type": "x-status"}).text = r.status
         for language, text in (("ar", r.sentence.ar), ("en", r.sentence.en)):
             variant = ET.SubElement(unit, "tuv", {"{http://www.w3.org/XML/1998/namespace}lang": language})
-            ET.SubElement(variant, "seg").text = text
+            ET.SubElement(variant, "seg").text = xml_safe(text)  # TMX has no <cp>: U+FFFD
     return _xml(root, doctype='<!DOCTYPE tmx SYSTEM "tmx14.dtd">\n')
 
 
-def _xml(root: ET.Element, doctype: str = "") -> bytes:
-    ET.indent(root)
-    body = ET.tostring(root, encoding="unicode")
+def _xml(root: ET.Element, doctype: str = "", indent: bool = True) -> bytes:
+    if indent:
+        ET.indent(root)
+    # A bare CR in text would be read back as LF: write it as a reference (attributes get one already).
+    body = ET.tostring(root, encoding="unicode").replace("\r", "&#13;")
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{doctype}{body}\n'.encode()
 
 

@@ -8,15 +8,20 @@ since, and the file disagrees with what they saved, it is a conflict: reported, 
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree
 
 from pipeline.errors import InputError
+from pipeline.readers.common import LEGACY_ARABIC_ENCODING
 from pipeline.review.exports import OURS, TSV_HEADER, XLIFF
-from pipeline.review.store import Conflict, ReviewStore, UnknownSentence
+from pipeline.review.store import STATUSES, Conflict, ReviewStore, UnknownSentence
+from pipeline.writers.common import xml_safe
+from pipeline.writers.tsv import unescape_cell
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,7 @@ class Incoming:
     status: str
     comment: str
     where: str  # file:line, for the report
+    comment_xml_safe: bool = False  # the comment went through xml_safe on export (an XLIFF note)
 
 
 @dataclass
@@ -46,6 +52,40 @@ class ImportReport:
         return "\n".join(lines)
 
 
+_XLIFF_STATUS = {"initial": "untouched", "translated": "edited", "reviewed": "approved", "final": "approved"}
+_SEGMENT, _IGNORABLE, _TARGET, _SOURCE, _CP = (
+    f"{{{XLIFF}}}{tag}" for tag in ("segment", "ignorable", "target", "source", "cp")
+)
+
+
+def _content(element: etree._Element) -> str:
+    """An element's text, XLIFF's <cp hex="..."/> turned back into its character, other inline
+    elements by their text."""
+    pieces = [element.text or ""]
+    for child in element:
+        if child.tag == _CP:
+            try:
+                code = int(child.get("hex", ""), 16)
+            except ValueError:
+                code = -1
+            if not (0 <= code <= 0x10FFFF) or 0xD800 <= code <= 0xDFFF:  # no surrogate: SQLite takes UTF-8
+                raise InputError("", f"<cp hex={child.get('hex')!r}> is not a character", child.sourceline)
+            pieces.append(chr(code))
+        elif isinstance(child.tag, str):
+            pieces.append(_content(child))
+        pieces.append(child.tail or "")
+    return "".join(pieces)
+
+
+def _part_english(part: etree._Element) -> str:
+    """A segment's target; an ignorable's (whitespace between segments) target, else its source."""
+    for tag in (_TARGET, _SOURCE):
+        element = part.find(tag)
+        if element is not None:
+            return _content(element)
+    return ""
+
+
 def read_xliff(path: Path) -> tuple[str, list[Incoming]]:
     try:
         root = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True)).getroot()
@@ -54,42 +94,101 @@ def read_xliff(path: Path) -> tuple[str, list[Incoming]]:
     file = root.find(f"{{{XLIFF}}}file")
     if root.tag != f"{{{XLIFF}}}xliff" or file is None:
         raise InputError(str(path), "not an XLIFF 2.0 document (no <xliff><file> in its namespace)")
-    status_of = {"initial": "untouched", "translated": "edited", "reviewed": "approved", "final": "approved"}
     incoming = []
     for unit in file.iter(f"{{{XLIFF}}}unit"):
-        segment = unit.find(f"{{{XLIFF}}}segment")
-        target = None if segment is None else segment.find(f"{{{XLIFF}}}target")
+        parts = [child for child in unit if child.tag in (_SEGMENT, _IGNORABLE)]
+        segments = [part for part in parts if part.tag == _SEGMENT]
         revision = unit.get(f"{{{OURS}}}revision")
-        if segment is None or revision is None or not revision.isdigit():
+        if not segments or revision is None or not revision.isdigit():
             raise InputError(str(path), "a unit without a segment or a review:revision", unit.sourceline)
-        state = segment.get("state", "initial")
-        status = (
-            "needs-work" if segment.get("subState") == "review:needs-work" else status_of.get(state, "edited")
-        )
+        for segment in segments:
+            if segment.get("state", "initial") not in _XLIFF_STATUS:
+                raise InputError(
+                    str(path),
+                    f"unit {unit.get('id', '')!r}: unknown segment state {segment.get('state')!r} "
+                    f"(XLIFF 2.0 has {', '.join(_XLIFF_STATUS)})",
+                    segment.sourceline,
+                )
+        targets = [segment.find(_TARGET) for segment in segments]
+        if all(target is None for target in targets):
+            continue  # nothing translated here: the unit changes nothing
+        if any(target is None for target in targets):
+            raise InputError(
+                str(path),
+                f"unit {unit.get('id', '')!r} has a segment without a <target>: cannot tell its English",
+                unit.sourceline,
+            )
+        try:
+            english = "".join(_part_english(part) for part in parts)
+        except InputError as error:
+            raise InputError(str(path), error.problem, error.line) from None
+        first = segments[0]
+        state = first.get("state", "initial")
+        status = "needs-work" if first.get("subState") == "review:needs-work" else _XLIFF_STATUS[state]
         note = unit.find(f"{{{XLIFF}}}notes/{{{XLIFF}}}note[@category='comment']")
         incoming.append(
             Incoming(
                 unit.get("id", ""),
                 int(revision),
-                "" if target is None else "".join(target.itertext()),
+                english,
                 status,
                 "" if note is None else "".join(note.itertext()),
                 f"{path.name}:{unit.sourceline}",
+                comment_xml_safe=True,
             )
         )
     return file.get("original", path.stem), incoming
 
 
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _decode_table(data: bytes, path: Path) -> str:
+    """What spreadsheets save: UTF-8 with or without a BOM, UTF-16/32 with one (Excel's "Unicode
+    text"), else Windows-1256. Line ends are left to the csv module: a CR inside a quoted cell is text."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError as error:
+                raise InputError(
+                    str(path), f"has a {codec} byte-order mark but invalid {codec}: {error}"
+                ) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        # Windows-1256 gives every byte a character: take it only where no UTF-8 text came before.
+        if data[: error.start].isascii() and b"\x00" not in data:
+            return data.decode(LEGACY_ARABIC_ENCODING, errors="replace")
+        line = data.count(b"\n", 0, error.start) + 1
+        raise InputError(str(path), "is neither UTF-8, UTF-16 nor Windows-1256", line) from None
+
+
 def read_tsv(path: Path) -> tuple[str, list[Incoming]]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.reader(handle, delimiter="\t"))
+    text = _decode_table(path.read_bytes(), path)
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter="\t"))
     if not rows or tuple(rows[0]) != TSV_HEADER:
         raise InputError(str(path), f"the header must be the exported one: {' '.join(TSV_HEADER)}", 1)
     column = {name: index for index, name in enumerate(TSV_HEADER)}
     incoming = []
-    for line, row in enumerate(rows[1:], start=2):
+    for line, raw in enumerate(rows[1:], start=2):
+        if not raw:
+            continue  # a blank line, as some spreadsheets leave at the end
+        row = [unescape_cell(cell) for cell in raw]
         if len(row) != len(TSV_HEADER) or not row[column["revision"]].isdigit():
             raise InputError(str(path), f"expected {len(TSV_HEADER)} tab-separated columns", line)
+        if row[column["status"]] not in STATUSES:
+            raise InputError(
+                str(path),
+                f"unknown status {row[column['status']]!r}; choose from {', '.join(STATUSES)}",
+                line,
+            )
         incoming.append(
             Incoming(
                 row[column["id"]],
@@ -107,34 +206,46 @@ READERS = {".xlf": read_xliff, ".xliff": read_xliff, ".tsv": read_tsv}
 
 
 def import_review(store: ReviewStore, path: Path) -> ImportReport:
+    """Read the whole file and check it before saving anything: a file that cannot be applied is
+    refused whole (InputError), the database untouched."""
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise InputError(str(path), f"import-review reads {', '.join(READERS)} files")
     name, incoming = reader(path)
     if name not in store.transcripts():
         raise InputError(str(path), f"no transcript named {name!r} in {store.path}")
+    seen: dict[str, str] = {}
+    for item in incoming:
+        if item.id in seen:
+            raise InputError(
+                str(path), f"sentence {item.id!r} is in the file twice (first at {seen[item.id]})"
+            )
+        seen[item.id] = item.where
     report = ImportReport()
+    planned = []
     for item in incoming:
         try:
             current = store.sentence(name, item.id)
         except UnknownSentence:
             report.unknown.append(f"{item.where}: {item.id}")
             continue
-        wanted = (item.en, item.status, item.comment)
-        if (current.sentence.en, current.status, current.comment) == wanted:
+        comment = item.comment
+        if item.comment_xml_safe and comment == xml_safe(current.comment):
+            comment = current.comment  # the XLIFF note could not hold its control characters
+        # English changed in a CAT tool that left the state at `initial` is still an edit.
+        en_changed = item.en != current.sentence.en
+        status = "edited" if item.status == "untouched" and en_changed else item.status
+        same_status = status == current.status or (
+            # `initial` from a file exported before the last save claims no status of its own.
+            item.status == "untouched" and item.revision != current.revision
+        )
+        if not en_changed and comment == current.comment and same_status:
             report.unchanged += 1
             continue
-        # English changed in a CAT tool that left the state at `initial` is still an edit.
-        edited = item.status == "untouched" and item.en != current.sentence.en
+        planned.append((item, status, comment))
+    for item, status, comment in planned:
         try:
-            store.update(
-                name,
-                item.id,
-                item.revision,
-                en=item.en,
-                status="edited" if edited else item.status,
-                comment=item.comment,
-            )
+            store.update(name, item.id, item.revision, en=item.en, status=status, comment=comment)
             report.applied.append(item.id)
         except Conflict as conflict:
             report.conflicts.append(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -47,3 +48,20 @@ def timecode(seconds: float, decimal: str = ".") -> str:
     minutes, millis = divmod(millis, 60_000)
     secs, millis = divmod(millis, 1000)
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{decimal}{millis:03d}"
+
+
+# Characters XML 1.0 cannot hold, even escaped: C0 controls but tab/LF/CR, surrogates, U+FFFE/U+FFFF.
+XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# What a text reader would take for a line break (str.splitlines), runs of them with the blanks between.
+_LINE_BREAKS = re.compile("[ \t]*(?:[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029][ \t]*)+")
+
+
+def xml_safe(text: str, placeholder: str = "\ufffd") -> str:
+    """`text` with every character XML cannot hold replaced by `placeholder` (U+FFFD)."""
+    return XML_INVALID.sub(placeholder, text)
+
+
+def subtitle_text(text: str) -> str:
+    """A sentence as one subtitle cue's text: stripped, each run of line breaks (and blank lines) one
+    line break, so an edited sentence can never end its cue or start another."""
+    return _LINE_BREAKS.sub("\n", text.strip())

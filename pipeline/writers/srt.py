@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 from pipeline.records import AlignedTranscript
-from pipeline.writers.common import timecode, timed_sentences
+from pipeline.writers.common import subtitle_text, timecode, timed_sentences
+
+_ARROW = re.compile(r"--+>")
+
+
+def cue_text(text: str) -> str:
+    """SubRip has no escapes: no blank line (it would end the cue) and no '-->' (a timing line)."""
+    return _ARROW.sub("->", subtitle_text(text)) or "…"
 
 
 def render_srt(aligned: AlignedTranscript) -> str | None:
@@ -11,7 +20,7 @@ def render_srt(aligned: AlignedTranscript) -> str | None:
     if not timed:
         return None
     cues = [
-        f"{number}\n{timecode(start, ',')} --> {timecode(end, ',')}\n{s.en or '…'}\n"
+        f"{number}\n{timecode(start, ',')} --> {timecode(end, ',')}\n{cue_text(s.en)}\n"
         for number, (s, start, end) in enumerate(timed, start=1)
     ]
     return "\n".join(cues)
