@@ -203,6 +203,7 @@ def test_export_and_import_explain_a_missing_database_or_transcript(tmp_path, ca
     assert "bad.xlf:1: not well-formed XML" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_different_file_with_the_same_name_is_refused_and_never_replaces_reviewed_work(
     tmp_path, tiny_model, capsys
 ):
