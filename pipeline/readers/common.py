@@ -12,7 +12,7 @@ from pipeline.errors import InputError
 from pipeline.records import Segment
 
 # Longest BOM first: the UTF-32 LE BOM starts with the UTF-16 LE one.
-_BOMS = (
+BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32"),
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -30,7 +30,7 @@ def decode(data: bytes, path: str, encoding: str | None = None) -> str:
             return _unify_newlines(data.decode(encoding))
         except (UnicodeDecodeError, LookupError) as error:
             raise InputError(path, f"cannot be decoded as {encoding}: {error}") from None
-    for bom, codec in _BOMS:
+    for bom, codec in BOMS:
         if data.startswith(bom):
             try:
                 return _unify_newlines(data.decode(codec))

@@ -8,7 +8,6 @@ since, and the file disagrees with what they saved, it is a conflict: reported, 
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from pathlib import Path
 from lxml import etree
 
 from pipeline.errors import InputError
-from pipeline.readers.common import LEGACY_ARABIC_ENCODING
+from pipeline.readers.common import BOMS, LEGACY_ARABIC_ENCODING
 from pipeline.review.exports import OURS, TSV_HEADER, XLIFF
 from pipeline.review.store import STATUSES, Conflict, ReviewStore, UnknownSentence
 from pipeline.writers.common import xml_safe
@@ -140,19 +139,10 @@ def read_xliff(path: Path) -> tuple[str, list[Incoming]]:
     return file.get("original", path.stem), incoming
 
 
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-
-
 def _decode_table(data: bytes, path: Path) -> str:
     """What spreadsheets save: UTF-8 with or without a BOM, UTF-16/32 with one (Excel's "Unicode
     text"), else Windows-1256. Line ends are left to the csv module: a CR inside a quoted cell is text."""
-    for bom, codec in _BOMS:
+    for bom, codec in BOMS:
         if data.startswith(bom):
             try:
                 return data.decode(codec)
