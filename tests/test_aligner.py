@@ -64,33 +64,20 @@ def test_the_translator_as_its_own_aligner_reproduces_its_generation_attention(
 
 @pytest.mark.slow
 def test_self_and_the_same_model_as_aligner_give_identical_outputs(tiny_model, tmp_path):
-    source = DATA / "tor_animation"
-    assert (
-        main(
-            [
-                "translate",
-                str(source),
-                "--model",
-                str(tiny_model),
-                "--backend",
-                "hf",
-                "--out",
-                str(tmp_path / "a"),
-            ]
-        )
-        == 0
-    )
-    command = [
-        "translate",
-        str(source),
-        "--model",
-        str(tiny_model),
-        "--backend",
-        "hf",
-        "--out",
-        str(tmp_path / "b"),
-    ]
-    assert main([*command, "--aligner", str(tiny_model)]) == 0
+    def command(out: str) -> list[str]:
+        return [
+            "translate",
+            str(DATA / "tor_animation"),
+            "--model",
+            str(tiny_model),
+            "--backend",
+            "hf",
+            "--out",
+            out,
+        ]
+
+    assert main(command(str(tmp_path / "a"))) == 0
+    assert main([*command(str(tmp_path / "b")), "--aligner", str(tiny_model)]) == 0
     first, second = outputs(tmp_path / "a"), outputs(tmp_path / "b")
     assert first and first == second  # the manifests alone differ: each says which aligner it had
 
