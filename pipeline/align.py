@@ -137,34 +137,59 @@ def align_unit(
         sentences = [*sentences[: n - 1], [word for sentence in sentences[n - 1 :] for word in sentence]]
     attention = None if translation.attention is None else np.asarray(translation.attention)
     spans = _spans(len(unit.words), unit.model_words, attention, sentences)
-    aligned = []
-    for position, (sentence, (a, b)) in enumerate(zip(sentences, spans, strict=True)):
-        words = unit.words[a:b]
-        ar, ar_token = _original_text(words, segments)
-        tokens = tuple(t for word in sentence for t in word.tokens)
-        en = " ".join(word.text for word in sentence)
-        evidence = Evidence(
-            en=en,
-            ar=" ".join(word.norm for word in words if word.norm),
-            logprobs=tuple(translation.logprobs[t] for t in tokens),
-            truncated=translation.truncated and position == len(sentences) - 1,
-        )
-        start, end = _timing(words, segments)
-        aligned.append(
-            AlignedSentence(
-                index=position,
-                en=en,
-                ar=ar,
-                segments=tuple(dict.fromkeys(segments[word.segment].id for word in words)),
-                start=start,
-                end=end,
-                speaker=segments[words[0].segment].speaker,
-                confidence=round(confidence(evidence.logprobs), 4),
-                flags=flags_for(evidence, limits),
-                links=_links(sentence, attention, a, ar_token),
-            )
-        )
-    return aligned
+    last = len(sentences) - 1
+    return [
+        _sentence(position, sentence, span, unit, translation, segments, limits, position == last)
+        for position, (sentence, span) in enumerate(zip(sentences, spans, strict=True))
+    ]
+
+
+def align_sentence(
+    unit: Unit, translation: Translation, segments: Sequence[Segment], limits: Thresholds = Thresholds()
+) -> AlignedSentence:
+    """All of a translation's English as one sentence over all of the unit's Arabic: English a reviewer
+    wrote for one sentence's span, which keeps its span whatever its punctuation."""
+    words = english_words(translation.tokens)
+    return _sentence(0, words, (0, len(unit.words)), unit, translation, segments, limits, True)
+
+
+def _sentence(
+    position: int,
+    sentence: list[EnglishWord],
+    span: tuple[int, int],
+    unit: Unit,
+    translation: Translation,
+    segments: Sequence[Segment],
+    limits: Thresholds,
+    last: bool,
+) -> AlignedSentence:
+    """One English sentence given the unit's words a..b-1: its Arabic as written, timing, speaker,
+    confidence, flags and word links."""
+    a, b = span
+    attention = None if translation.attention is None else np.asarray(translation.attention)
+    words = unit.words[a:b]
+    ar, ar_token = _original_text(words, segments)
+    tokens = tuple(t for word in sentence for t in word.tokens)
+    en = " ".join(word.text for word in sentence)
+    evidence = Evidence(
+        en=en,
+        ar=" ".join(word.norm for word in words if word.norm),
+        logprobs=tuple(translation.logprobs[t] for t in tokens),
+        truncated=translation.truncated and last,
+    )
+    start, end = _timing(words, segments)
+    return AlignedSentence(
+        index=position,
+        en=en,
+        ar=ar,
+        segments=tuple(dict.fromkeys(segments[word.segment].id for word in words)),
+        start=start,
+        end=end,
+        speaker=segments[words[0].segment].speaker,
+        confidence=round(confidence(evidence.logprobs), 4),
+        flags=flags_for(evidence, limits),
+        links=_links(sentence, attention, a, ar_token),
+    )
 
 
 def _spans(

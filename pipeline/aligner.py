@@ -19,11 +19,14 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from pipeline.align import align_sentence
+from pipeline.arabic import segment_words
 from pipeline.backends import Translator, load_backend
-from pipeline.backends.planning import Batch, Encoded, Planner
+from pipeline.backends.planning import Batch, Encoded, Forced, Planner
 from pipeline.models import ResolvedModel
-from pipeline.records import Translation
+from pipeline.records import AlignedSentence, Segment, Translation, Unit
 from pipeline.settings import DecodingOptions, Placement
+from pipeline.units import UnitOptions
 
 WORD_START = "▁"
 
@@ -37,8 +40,15 @@ class Forcing(Protocol):
     tokenizer: Any
 
     def force(
-        self, units: Sequence[Encoded], targets: Sequence[Sequence[str]]
-    ) -> list[np.ndarray | None]: ...
+        self, units: Sequence[Encoded], targets: Sequence[Sequence[str]], scores: bool = False
+    ) -> list[Forced]: ...
+
+
+def load_aligner(backend: str, model: ResolvedModel, placement: Placement = Placement()) -> EnglishAligner:
+    """`model` loaded on `backend` to force English through it."""
+    forcing = load_backend(backend, model, DecodingOptions(beam=1), placement)
+    assert isinstance(forcing, Forcing), f"the {backend} backend cannot force English through a model"
+    return EnglishAligner(forcing, model)
 
 
 def load_translator(
@@ -57,19 +67,90 @@ def load_translator(
     if aligner == "none":
         return Unaligned(translator)
     assert isinstance(aligner, ResolvedModel)
-    forcing = load_backend(backend, aligner, DecodingOptions(beam=1), placement)
-    assert isinstance(forcing, Forcing), f"the {backend} backend cannot force English through a model"
-    return AlignedTranslator(translator, forcing, same_vocabulary=aligner.fingerprint == model.fingerprint)
+    return AlignedTranslator(translator, load_aligner(backend, aligner, placement), model)
+
+
+class EnglishAligner:
+    """An aligner model, loaded to force English through it: the translator's English (AlignedTranslator)
+    or English from anywhere else (`align`, a reviewer's edit). The English is cut into the aligner's
+    pieces word by word, so its words come back exactly as given."""
+
+    def __init__(self, forcing: Forcing, model: ResolvedModel):
+        self.forcing = forcing
+        self.model = model
+        self.signature = forcing.signature
+        self._pieces: dict[str, list[str]] = {}
+
+    def force(
+        self, units: Sequence[Sequence[str]], targets: Sequence[Sequence[str]], scores: bool = False
+    ) -> list[Forced]:
+        """Each unit's words with its target pieces forced through the aligner. English longer than
+        the aligner's positions (only degenerate output gets there) gets no attention (its spans come
+        from lengths, it has no word links) and no log-probabilities."""
+        encoded = [self.forcing.planner.encoder.encode(words) for words in units]
+        fits = [len(target) <= self.room for target in targets]
+        forced = self.forcing.force(
+            encoded, [t if ok else [] for t, ok in zip(targets, fits, strict=True)], scores
+        )
+        return [result if ok else Forced(None, ()) for result, ok in zip(forced, fits, strict=True)]
+
+    def translations(self, units: Sequence[Sequence[str]], english: Sequence[str]) -> list[Translation]:
+        """Given English as the Translations of the units (Arabic words): the aligner's pieces of its
+        words, the aligner's log-probability of each piece (so confidence says how well the English
+        follows from the Arabic) and its attention."""
+        targets = [self.pieces(text.split()) for text in english]
+        forced = self.force(units, targets, scores=True)
+        return [
+            Translation(tuple(target), result.logprobs, result.attention, truncated=False)
+            for target, result in zip(targets, forced, strict=True)
+        ]
+
+    def pieces(self, words: Sequence[str]) -> list[str]:
+        """The words in the aligner's target pieces, each word cut on its own; a word the pieces cannot
+        spell back is one piece, and where the pieces would not fit the aligner, each word is one."""
+        pieces = [piece for word in words for piece in self._word_pieces(word)]
+        if len(pieces) > self.room:
+            return [WORD_START + word for word in words]
+        return pieces
+
+    @property
+    def room(self) -> int:
+        """English pieces the aligner takes: its positions less the decoder's start and forced tokens."""
+        planner = self.forcing.planner
+        return planner.encoder.max_positions - 1 - len(planner.target_prefix)
+
+    def _word_pieces(self, text: str) -> list[str]:
+        known = self._pieces.get(text)
+        if known is None:
+            tokenizer = self.forcing.tokenizer
+            ids = tokenizer(text_target=text, add_special_tokens=False)["input_ids"]
+            known = [str(piece) for piece in tokenizer.convert_ids_to_tokens(ids)]
+            spelled = "".join(known).removeprefix(WORD_START)
+            if not known or spelled != text or any(p.startswith(WORD_START) for p in known[1:]):
+                known = [WORD_START + text]
+            elif not known[0].startswith(WORD_START):
+                known = [WORD_START, *known]
+            self._pieces[text] = known
+        return known
+
+
+def realign(aligner: EnglishAligner, ar: str, en: str) -> AlignedSentence:
+    """English written for one sentence (a reviewer's edit, an imported review) aligned to that
+    sentence's Arabic as written (`AlignedSentence.ar`): word links into it, the aligner's confidence
+    in the English and the flags, for this English. The span stays the sentence's: all of `ar`."""
+    segment = Segment(id="", text=ar)
+    unit = Unit(0, tuple(segment_words(segment, 0, UnitOptions().max_word_chars)))
+    [translation] = aligner.translations([unit.model_words], [en])
+    return align_sentence(unit, translation, (segment,))
 
 
 class AlignedTranslator:
     """A translator whose English is aligned by another model's attention."""
 
-    def __init__(self, translator: Translator, aligner: Forcing, same_vocabulary: bool):
+    def __init__(self, translator: Translator, aligner: EnglishAligner, model: ResolvedModel):
         self.translator = translator
         self.aligner = aligner
-        self.same_vocabulary = same_vocabulary
-        self._pieces: dict[str, list[str]] = {}
+        self.same_vocabulary = aligner.model.fingerprint == model.fingerprint
         self.name = translator.name
         self.planner = translator.planner
         self.signature = json.dumps(
@@ -84,56 +165,35 @@ class AlignedTranslator:
             yield self.align(batch.units, translations)
 
     def align(self, units: Sequence[Encoded], translations: Sequence[Translation]) -> list[Translation]:
-        """Each translation's English forced through the aligner, one batch per call. English longer than
-        the aligner's positions (only degenerate output gets there) keeps no attention: its spans come
-        from lengths and it has no word links."""
+        """Each translation's English forced through the aligner, one batch per call; the English keeps
+        the translator's log-probabilities (its confidence) and truncation."""
         targets = [self.aligner_tokens(translation.tokens) for translation in translations]
-        encoded = [self.aligner.planner.encoder.encode(unit.words) for unit in units]
-        fits = [len(target) <= self.room for target in targets]
-        forced = self.aligner.force(encoded, [t if ok else [] for t, ok in zip(targets, fits, strict=True)])
-        attention = [rows if ok else None for rows, ok in zip(forced, fits, strict=True)]
+        forced = self.aligner.force([unit.words for unit in units], targets)
         return [
             Translation(
                 tokens=tuple(target),
                 logprobs=translation.logprobs
                 if tuple(target) == translation.tokens
                 else spread_logprobs(translation.tokens, translation.logprobs, target),
-                attention=rows,
+                attention=result.attention,
                 truncated=translation.truncated,
             )
-            for translation, target, rows in zip(translations, targets, attention, strict=True)
+            for translation, target, result in zip(translations, targets, forced, strict=True)
         ]
 
     def aligner_tokens(self, tokens: Sequence[str]) -> list[str]:
         """The same English words in the aligner's target pieces (the translator's own pieces when they
-        share the vocabulary). Each word is cut on its own, so the words, and the English the reviewer
-        sees, stay exactly the translator's; a word the aligner's pieces cannot spell back is one piece."""
+        share the vocabulary), so the words, and the English the reviewer sees, stay exactly the
+        translator's. A lone piece that is no word (a trailing '▁') stays as it is."""
         if self.same_vocabulary:
             return list(tokens)
         words = [(word, _text(word)) for word in _words(tokens)]
-        pieces = [piece for word, text in words for piece in (self._word_pieces(text) if text else word)]
-        if len(pieces) > self.room:  # each word whole rather than more pieces than the model has room for
-            return [piece for word, text in words for piece in ([WORD_START + text] if text else word)]
-        return pieces
-
-    @property
-    def room(self) -> int:
-        """English pieces the aligner takes: its positions less the decoder's start and forced tokens."""
-        planner = self.aligner.planner
-        return planner.encoder.max_positions - 1 - len(planner.target_prefix)
-
-    def _word_pieces(self, text: str) -> list[str]:
-        known = self._pieces.get(text)
-        if known is None:
-            ids = self.aligner.tokenizer(text_target=text, add_special_tokens=False)["input_ids"]
-            known = [str(piece) for piece in self.aligner.tokenizer.convert_ids_to_tokens(ids)]
-            spelled = "".join(known).removeprefix(WORD_START)
-            if not known or spelled != text or any(p.startswith(WORD_START) for p in known[1:]):
-                known = [WORD_START + text]
-            elif not known[0].startswith(WORD_START):
-                known = [WORD_START, *known]
-            self._pieces[text] = known
-        return known
+        texts = [text for _, text in words if text]
+        pieces = self.aligner.pieces(texts)
+        if len(texts) == len(words):
+            return pieces
+        cut = iter(_words(pieces))  # the aligner's pieces, word by word, with the empty words put back
+        return [piece for word, text in words for piece in (next(cut) if text else word)]
 
 
 class Unaligned:

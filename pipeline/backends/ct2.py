@@ -25,7 +25,7 @@ import ctranslate2
 import numpy as np
 
 from pipeline.backends.attention import word_attention
-from pipeline.backends.planning import Batch, Encoded, make_planner
+from pipeline.backends.planning import Batch, Encoded, Forced, make_planner
 from pipeline.errors import ModelNotAvailable
 from pipeline.models import ResolvedModel
 from pipeline.records import Translation
@@ -75,26 +75,34 @@ class CT2Translator:
         while pending:
             yield self._collect(*pending.popleft())
 
-    def force(self, units: Sequence[Encoded], targets: Sequence[Sequence[str]]) -> list[np.ndarray | None]:
+    def force(
+        self, units: Sequence[Encoded], targets: Sequence[Sequence[str]], scores: bool = False
+    ) -> list[Forced]:
         """The alignment attention of given English tokens: each forced as the target prefix of a greedy
         search that stops at the longest (its attention over the prefix is what the model's own
-        translation of those tokens had)."""
+        translation of those tokens had). With `scores`, each token's log-probability too, from
+        CTranslate2's scoring pass (a second, attention-free pass: only given English needs it)."""
         forced = len(self.target_prefix)
         given = [i for i, target in enumerate(targets) if target]
-        attention: list[np.ndarray | None] = [None] * len(units)
+        results: list[Forced] = [Forced(None, ())] * len(units)
         if not given:
-            return attention
-        results = self.translator.translate_batch(
-            [units[i].pieces for i in given],
-            target_prefix=[[*self.target_prefix, *targets[i]] for i in given],
+            return results
+        sources = [units[i].pieces for i in given]
+        prefixed = [[*self.target_prefix, *targets[i]] for i in given]
+        translated = self.translator.translate_batch(
+            sources,
+            target_prefix=prefixed,
             beam_size=1,
             max_decoding_length=forced + max(len(targets[i]) for i in given),
             return_attention=True,
         )
-        for i, result in zip(given, results, strict=True):
+        # score_batch's log-probabilities run over the target and its end token.
+        scored = self.translator.score_batch(sources, prefixed) if scores else [None] * len(given)
+        for i, result, score in zip(given, translated, scored, strict=True):
             rows = result.attention[0][forced : forced + len(targets[i])]
-            attention[i] = word_attention(np.asarray(rows), units[i])
-        return attention
+            logprobs = () if score is None else tuple(score.log_probs[forced : forced + len(targets[i])])
+            results[i] = Forced(word_attention(np.asarray(rows), units[i]), logprobs)
+        return results
 
     def _submit(self, batch: list[Encoded], cap: int) -> list[Any]:
         # `cap` counts the end token, as transformers' max_new_tokens does; CTranslate2's lengths do not,

@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import cast
 
-import numpy as np
 import torch
 import transformers
 
 from pipeline.backends.attention import word_attention
-from pipeline.backends.planning import Batch, Encoded, make_planner
+from pipeline.backends.planning import Batch, Encoded, Forced, make_planner
 from pipeline.models import ResolvedModel
 from pipeline.records import Translation
 from pipeline.settings import DecodingOptions, Placement, output_signature, resolve_device
@@ -76,23 +75,30 @@ class HFTranslator:
         return translations
 
     @torch.inference_mode()
-    def force(self, units: Sequence[Encoded], targets: Sequence[Sequence[str]]) -> list[np.ndarray | None]:
-        """The alignment attention of given English tokens, teacher-forced (one forward pass, no search):
-        the same pass that scores the model's own output, so its own tokens give its own attention."""
+    def force(
+        self, units: Sequence[Encoded], targets: Sequence[Sequence[str]], scores: bool = False
+    ) -> list[Forced]:
+        """The alignment attention (and each token's log-probability) of given English tokens,
+        teacher-forced (one forward pass, no search): the same pass that scores the model's own output,
+        so its own tokens give its own attention. The pass has the log-probabilities anyway, so
+        `scores` costs nothing here."""
         input_ids, attention_mask = self._pad([unit.ids for unit in units])
         eos = self.tokenizer.eos_token_id
         rows = [[*self._decoder_prefix, *self._ids(t), eos] for t in targets]
         sequences, _ = self._pad(rows)
         cap = sequences.shape[1] + 1
-        attention: list[np.ndarray | None] = []
+        results: list[Forced] = []
         step = self.placement.score_batch_size
         for first in range(0, len(units), step):
             rows_of = slice(first, first + step)
             scored = self._score(
                 input_ids[rows_of], attention_mask[rows_of], sequences[rows_of], list(units[rows_of]), cap
             )
-            attention.extend(translation.attention for translation in scored)
-        return attention
+            results.extend(
+                Forced(t.attention if target else None, t.logprobs[: len(target)])
+                for t, target in zip(scored, targets[rows_of], strict=True)
+            )
+        return results
 
     def _ids(self, tokens: Sequence[str]) -> list[int]:
         return cast("list[int]", self.tokenizer.convert_tokens_to_ids(list(tokens)))

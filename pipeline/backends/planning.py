@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from pipeline.families import language_tokens
 from pipeline.models import ResolvedModel
 from pipeline.records import Translation
@@ -33,6 +35,15 @@ class Encoded:
     word_start: int  # pieces before the first word piece (a source-language token)
     n_words: int  # words with no tokens (empty model input) still get an attention column
     words: tuple[str, ...]  # the unit's words, for an aligner that encodes them with its own tokenizer
+
+
+@dataclass(frozen=True, eq=False)
+class Forced:
+    """Given English teacher-forced through a model: its alignment attention over the unit's words
+    (None where nothing was forced) and, when asked for, each token's log-probability."""
+
+    attention: np.ndarray | None
+    logprobs: tuple[float, ...]
 
 
 class WordEncoder:
