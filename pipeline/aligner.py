@@ -151,6 +151,7 @@ class AlignedTranslator:
         self.translator = translator
         self.aligner = aligner
         self.same_vocabulary = aligner.model.fingerprint == model.fingerprint
+        self.aligned_by: ResolvedModel | None = aligner.model
         self.name = translator.name
         self.planner = translator.planner
         self.signature = json.dumps(
@@ -201,6 +202,7 @@ class Unaligned:
 
     def __init__(self, translator: Translator):
         self.translator = translator
+        self.aligned_by: ResolvedModel | None = None
         self.name = translator.name
         self.planner = translator.planner
         self.signature = json.dumps({"translator": json.loads(translator.signature), "aligner": "none"})

@@ -24,7 +24,7 @@ from pipeline.cache import CachedTranslator, TranslationCache
 from pipeline.engines import ClusterOptions, open_engine
 from pipeline.errors import InputError, UserError
 from pipeline.glossary import Term, glossary_for, read_glossary
-from pipeline.models import DEFAULT_PRESET, models_folder, resolve_aligner, resolve_model
+from pipeline.models import DEFAULT_PRESET, ResolvedModel, models_folder, resolve_aligner, resolve_model
 from pipeline.output import OutputFolder
 from pipeline.readers import READERS, find_transcripts, read_transcript
 from pipeline.records import AlignedSentence, AlignedTranscript, Transcript, Translation, Unit
@@ -144,6 +144,7 @@ def run_archive(
         "pipeline": __version__,
         "translator": translator.name,
         "signature": json.loads(translator.signature),
+        "aligner": aligner_record(translator.aligned_by),
     }
     total = sum(len(model_inputs(units)) for _, units in planned)  # what the model gets
     with tqdm(total=total, unit="unit", desc="translating", file=sys.stderr, dynamic_ncols=True) as bar:
@@ -171,6 +172,14 @@ def run_archive(
         done = cached.counts.cached + cached.counts.translated
         summary.notes.append(f"{cached.counts.cached} of {done} units came from the translation cache")
     return summary
+
+
+def aligner_record(model: ResolvedModel | None) -> dict[str, str] | None:
+    """The manifest's record of the model whose attention aligned the English (None: spans by length):
+    the review app loads it from there to re-align a reviewer's English."""
+    if model is None:
+        return None
+    return {"model": model.label, "folder": str(model.folder), "fingerprint": model.fingerprint}
 
 
 def claimed(

@@ -22,6 +22,7 @@ class Translator(Protocol):
     name: str  # what produced the translations, as the outputs show it
     signature: str  # everything that decides a unit's translation (see settings.output_signature)
     planner: Planner  # how units become batches for `run`
+    aligned_by: ResolvedModel | None  # the model whose attention aligns the English; None: no attention
 
     def run(self, batches: Sequence[Batch]) -> Iterator[list[Translation]]:
         """Each batch's translations, in the order of `batches`."""

@@ -41,6 +41,7 @@ class CT2Translator:
     def __init__(self, model: ResolvedModel, decoding: DecodingOptions, placement: Placement = Placement()):
         tokenizer = model.load_tokenizer()
         self.tokenizer = tokenizer
+        self.aligned_by: ResolvedModel | None = model
         self.device = resolve_device(placement.device, ctranslate2.get_cuda_device_count() > 0)
         self.compute_type = placement.compute_type or ("float16" if self.device == "cuda" else "int8")
         self.name = f"{model.label} (ctranslate2 {self.compute_type})"

@@ -28,6 +28,7 @@ class HFTranslator:
         network = model.load_torch_model()
         self.name = model.label
         self.model = model
+        self.aligned_by: ResolvedModel | None = model
         self.decoding = decoding
         self.placement = placement
         self.device = resolve_device(placement.device, torch.cuda.is_available())

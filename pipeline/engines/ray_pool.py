@@ -55,6 +55,7 @@ class Description:
     name: str
     signature: str
     planner: Planner
+    aligned_by: ResolvedModel | None
     parallel: int  # batches the backend runs at once (its CTranslate2 workers; 1 for transformers)
     node: str  # the actor's node address, for messages
     pid: int  # its process
@@ -75,7 +76,9 @@ class ModelActor:
     def describe(self) -> Description:
         t = self.translator
         node = ray.util.get_node_ip_address()
-        return Description(t.name, t.signature, t.planner, getattr(t, "workers", 1), node, os.getpid())
+        return Description(
+            t.name, t.signature, t.planner, t.aligned_by, getattr(t, "workers", 1), node, os.getpid()
+        )
 
     def run(self, batches: list[Batch]) -> list[list[Translation]]:
         return list(self.translator.run(batches))
@@ -89,6 +92,7 @@ class RayTranslator:
         self.name = description.name
         self.signature = description.signature
         self.planner = description.planner
+        self.aligned_by = description.aligned_by
         self.parallel = description.parallel
 
     def run(self, batches: Sequence[Batch]) -> Iterator[list[Translation]]:
