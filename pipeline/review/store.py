@@ -184,12 +184,15 @@ class ReviewStore:
             db.close()
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """One connection per operation (the server answers from several threads); one transaction."""
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)  # waits 30 s for a lock
+    def _connect(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """One connection per operation (the server answers from several threads); one transaction. A
+        write takes the write lock at once (waiting up to 30 s for another writer); a read is a deferred
+        transaction, which in WAL mode reads a snapshot and never waits behind a writer, such as a
+        `translate` re-run syncing a long transcript."""
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         db.row_factory = sqlite3.Row
         try:
-            db.execute("BEGIN IMMEDIATE")
+            db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             yield db
             db.execute("COMMIT")
         except BaseException:
@@ -333,12 +336,12 @@ class ReviewStore:
     # --- what the review app and the exports read ----------------------------------------------------
 
     def transcripts(self) -> list[str]:
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             return [row["name"] for row in db.execute("SELECT name FROM transcripts ORDER BY name")]
 
     def sentences(self, name: str, since: int = -1) -> list[ReviewedSentence]:
         """In transcript order; with `since`, only those changed after that sequence number."""
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             terms = self._terms(db, name)
             rows = db.execute(
                 "SELECT * FROM sentences WHERE transcript = ? AND seq > ? ORDER BY position", (name, since)
@@ -346,17 +349,17 @@ class ReviewStore:
         return [self._reviewed(row, terms) for row in rows]
 
     def sentence(self, name: str, sentence_id: str) -> ReviewedSentence:
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             return self._reviewed(self._row(db, name, sentence_id), self._terms(db, name))
 
     def latest_seq(self, name: str) -> int:
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             return db.execute(
                 "SELECT COALESCE(MAX(seq), 0) FROM sentences WHERE transcript = ?", (name,)
             ).fetchone()[0]
 
     def history(self, name: str, sentence_id: str) -> list[dict]:
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             self._row(db, name, sentence_id)
             rows = db.execute(
                 "SELECT revision, field, old, new, at FROM history WHERE transcript = ? AND id = ? "
