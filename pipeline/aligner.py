@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -24,6 +25,7 @@ from pipeline.arabic import segment_words
 from pipeline.backends import Translator, load_backend
 from pipeline.backends.planning import Batch, Encoded, Forced, Planner
 from pipeline.models import ResolvedModel
+from pipeline.quality import SCORED_FLAGS
 from pipeline.records import AlignedSentence, Segment, Translation, Unit
 from pipeline.settings import DecodingOptions, Placement
 from pipeline.units import UnitOptions
@@ -138,10 +140,46 @@ def realign(aligner: EnglishAligner, ar: str, en: str) -> AlignedSentence:
     """English written for one sentence (a reviewer's edit, an imported review) aligned to that
     sentence's Arabic as written (`AlignedSentence.ar`): word links into it, the aligner's confidence
     in the English and the flags, for this English. The span stays the sentence's: all of `ar`."""
+    [sentence] = realign_many(aligner, [(ar, en)])
+    return sentence
+
+
+def realign_many(
+    aligner: EnglishAligner | None, pairs: Sequence[tuple[str, str]], batch_size: int = 32
+) -> list[AlignedSentence]:
+    """`realign` for many sentences' (Arabic as written, English) at once: forced through the aligner
+    `batch_size` sentences at a time. Without an aligner (a transcript aligned by length): no word
+    links, confidence 0, and only the flags that need no model's scores (no SCORED_FLAGS)."""
+    units = [_sentence_unit(ar) for ar, _ in pairs]
+    english = [en for _, en in pairs]
+    translations: list[Translation] = []
+    for first in range(0, len(pairs), batch_size):
+        chunk = slice(first, first + batch_size)
+        if aligner is None:
+            translations += [
+                Translation(tuple(WORD_START + word for word in en.split()), (), None, truncated=False)
+                for en in english[chunk]
+            ]
+        else:
+            translations += aligner.translations(
+                [unit.model_words for unit, _ in units[chunk]], english[chunk]
+            )
+    aligned = [
+        align_sentence(unit, translation, (segment,))
+        for (unit, segment), translation in zip(units, translations, strict=True)
+    ]
+    if aligner is None:
+        aligned = [
+            replace(sentence, flags=tuple(f for f in sentence.flags if f not in SCORED_FLAGS))
+            for sentence in aligned
+        ]
+    return aligned
+
+
+def _sentence_unit(ar: str) -> tuple[Unit, Segment]:
+    """One sentence's Arabic as written, as a unit of its words over a segment of its own."""
     segment = Segment(id="", text=ar)
-    unit = Unit(0, tuple(segment_words(segment, 0, UnitOptions().max_word_chars)))
-    [translation] = aligner.translations([unit.model_words], [en])
-    return align_sentence(unit, translation, (segment,))
+    return Unit(0, tuple(segment_words(segment, 0, UnitOptions().max_word_chars))), segment
 
 
 class AlignedTranslator:

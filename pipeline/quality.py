@@ -60,5 +60,15 @@ FLAG_CHECKS: dict[str, Callable[[Evidence, Thresholds], bool]] = {
 }
 
 
+# The review store's flag for a glossary term whose rendering the English lacks (judged on every read).
+GLOSSARY = "glossary"
+# Which flags judge the English. A reviewer's English gets these computed again for its own text (the
+# machine's stay beside it); the rest judge the Arabic alone and hold for any English.
+ARABIC_FLAGS = frozenset({"not-arabic"})
+ENGLISH_FLAGS = frozenset(FLAG_CHECKS) - ARABIC_FLAGS | {GLOSSARY}
+# Flags that need the model's log-probabilities of the English: without a model to score it, not judged.
+SCORED_FLAGS = frozenset({"low-confidence"})
+
+
 def flags_for(evidence: Evidence, limits: Thresholds = Thresholds()) -> tuple[str, ...]:
     return tuple(name for name, check in FLAG_CHECKS.items() if check(evidence, limits))
