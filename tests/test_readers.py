@@ -176,10 +176,11 @@ def test_real_mgb3_tsv_reads_every_utterance():
     assert lines[0].split("\t")[-1] == "arabic"
 
 
-def test_plain_text_speaker_prefixes_latin_and_arabic(tmp_path):
+def test_plain_text_speaker_labels_are_names_the_file_uses_as_labels(tmp_path):
     content = (
         "المذيع: أهلا بكم في البرنامج\nDr. Hana: شكرا\n\n"
         "قال لي إن الوقت: متأخر جدا وعلينا الذهاب الآن\nسطر بلا متحدث\n"
+        "المذيع: سؤالي الأول\nSaqr  Al Hamdan: نعم\nSaqr Al Hamdan: طبعا\n"
     )
     segments = read_transcript(write(tmp_path, "a.txt", content)).segments
     assert [(s.id, s.speaker, s.text) for s in segments] == [
@@ -187,8 +188,46 @@ def test_plain_text_speaker_prefixes_latin_and_arabic(tmp_path):
         ("2", None, "Dr. Hana: شكرا"),  # '.' is not part of a name: no guessing
         ("4", None, "قال لي إن الوقت: متأخر جدا وعلينا الذهاب الآن"),  # four words before ':' is prose
         ("5", None, "سطر بلا متحدث"),
+        ("6", "المذيع", "سؤالي الأول"),
+        ("7", "Saqr Al Hamdan", "نعم"),
+        ("8", "Saqr Al Hamdan", "طبعا"),
     ]
     assert all(s.start is None and s.end is None for s in segments)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "احترس: الطريق مغلق بعد الجسر",
+        "قال لي: لا تخف",
+        "وقال لي: لا تخف",
+        "ملاحظة: الصوت غير واضح هنا",
+        "Note: the tape cuts out here",
+    ],
+)
+def test_plain_text_ordinary_words_before_a_colon_are_text(tmp_path, line):
+    """An ordinary word or phrase before a colon is what somebody said, even in a short file where
+    labels would start most lines, and even when it recurs."""
+    for content in (f"{line}\n", f"{line}\nسطر آخر\n{line}\n"):
+        segments = read_transcript(write(tmp_path, "a.txt", content)).segments
+        assert all(s.speaker is None for s in segments) and segments[0].text == line
+
+
+def test_plain_text_a_one_off_name_before_a_colon_in_prose_is_text(tmp_path):
+    """A name-shaped word before a colon once, among many unlabelled lines, is not a speaker."""
+    content = "مرحبا بكم\nكان يوما طويلا\nالسوق: كان مزدحما جدا\nثم عدنا إلى البيت\n"
+    segments = read_transcript(write(tmp_path, "a.txt", content)).segments
+    assert [s.speaker for s in segments] == [None] * 4
+    assert segments[2].text == "السوق: كان مزدحما جدا"
+
+
+def test_plain_text_a_short_dialogue_where_each_speaker_talks_once_keeps_its_labels(tmp_path):
+    content = "سعاد: هل رأيت البحر اليوم؟\nكريم: نعم، كان هادئا\n"
+    segments = read_transcript(write(tmp_path, "a.txt", content)).segments
+    assert [(s.speaker, s.text) for s in segments] == [
+        ("سعاد", "هل رأيت البحر اليوم؟"),
+        ("كريم", "نعم، كان هادئا"),
+    ]
 
 
 def test_duplicate_cue_numbers_are_renumbered_so_ids_stay_unique(tmp_path):
