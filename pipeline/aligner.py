@@ -148,8 +148,9 @@ def realign_many(
     aligner: EnglishAligner | None, pairs: Sequence[tuple[str, str]], batch_size: int = 32
 ) -> list[AlignedSentence]:
     """`realign` for many sentences' (Arabic as written, English) at once: forced through the aligner
-    `batch_size` sentences at a time. Without an aligner (a transcript aligned by length): no word
-    links, confidence 0, and only the flags that need no model's scores (no SCORED_FLAGS)."""
+    `batch_size` sentences at a time. English no aligner scored (there is none, the transcript was
+    aligned by length; it is empty; it is longer than the aligner takes) gets no word links,
+    confidence 0 and only the flags that need no model's scores (no SCORED_FLAGS)."""
     units = [_sentence_unit(ar) for ar, _ in pairs]
     english = [en for _, en in pairs]
     translations: list[Translation] = []
@@ -164,15 +165,18 @@ def realign_many(
             translations += aligner.translations(
                 [unit.model_words for unit, _ in units[chunk]], english[chunk]
             )
-    aligned = [
-        align_sentence(unit, translation, (segment,))
-        for (unit, segment), translation in zip(units, translations, strict=True)
-    ]
-    if aligner is None:
-        aligned = [
-            replace(sentence, flags=tuple(f for f in sentence.flags if f not in SCORED_FLAGS))
-            for sentence in aligned
-        ]
+    aligned = []
+    for (unit, segment), translation in zip(units, translations, strict=True):
+        scored = bool(translation.tokens) and len(translation.logprobs) == len(translation.tokens)
+        if not scored:
+            translation = Translation(
+                translation.tokens, (0.0,) * len(translation.tokens), None, truncated=False
+            )
+        sentence = align_sentence(unit, translation, (segment,))
+        if not scored:
+            flags = tuple(flag for flag in sentence.flags if flag not in SCORED_FLAGS)
+            sentence = replace(sentence, confidence=0.0, flags=flags)
+        aligned.append(sentence)
     return aligned
 
 

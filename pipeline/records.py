@@ -112,3 +112,8 @@ class ReviewedSentence:
     previous: str | None  # the reviewed English of Arabic that has since changed (source-changed)
     expected: tuple[str, ...]  # glossary renderings the English lacks
     updated: str | None  # when a reviewer last changed it (UTC, ISO 8601)
+    # A reviewer's English is aligned again for its own text: `sentence` carries its word links and the
+    # flags of its English, `sentence.confidence` stays the translator's confidence in the machine's.
+    machine_flags: tuple[str, ...] = ()  # what the checks said of the machine's English
+    edit_confidence: float | None = None  # the aligner's confidence in the reviewer's English
+    realign_note: str | None = None  # why the reviewer's English has no word links (None: it has them)

@@ -21,6 +21,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -33,6 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from pipeline.errors import UserError
 from pipeline.output import OutputFolder
 from pipeline.records import ReviewedSentence
+from pipeline.review.realign import Realigner, edit_alignment
 from pipeline.review.store import STATUSES, Conflict, ReviewStore, UnknownSentence
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -62,9 +64,14 @@ def sentence_json(reviewed: ReviewedSentence) -> dict:
         "start": s.start,
         "end": s.end,
         "speaker": s.speaker,
-        "confidence": s.confidence,
-        "flags": list(s.flags),
+        "confidence": s.confidence,  # the translator's, in the machine's English
+        "flags": list(s.flags),  # of the current English (the reviewer's where they edited it)
         "links": [list(link) for link in s.links],
+        "machine_flags": list(reviewed.machine_flags),
+        # For a reviewer's English: the aligner's confidence in it, whether it has word links and why not.
+        "edit_confidence": reviewed.edit_confidence,
+        "realigned": None if s.en == reviewed.machine else reviewed.realign_note is None,
+        "realign_note": reviewed.realign_note,
         "status": reviewed.status,
         "comment": reviewed.comment,
         "revision": reviewed.revision,
@@ -261,6 +268,7 @@ def create_app(out: Path, *, host: str = "127.0.0.1", port: int | None = None) -
     """The app over `out`, answering to the addresses that listening on `host`:`port` serves
     (`ServedHosts`); without `port`, to loopback names on whatever port the server listens on."""
     store = ReviewStore(OutputFolder(out).review_database)
+    realigner = Realigner(out)  # loads each transcript's aligner on the first edit that needs it
     served = ServedHosts(host, port)
     pages = Environment(
         loader=PackageLoader("pipeline", "templates"),
@@ -300,8 +308,15 @@ def create_app(out: Path, *, host: str = "127.0.0.1", port: int | None = None) -
     async def update(request: Request) -> Response:
         name = known(request.path_params["name"])
         revision, fields = update_fields(await request.body())
+        sentence_id = request.path_params["id"]
         try:
-            saved = store.update(name, request.path_params["id"], revision, **fields)
+            # The aligner runs first, off the event loop and outside the database transaction.
+            alignment = None
+            if "en" in fields:
+                alignment = await run_in_threadpool(
+                    edit_alignment, store, realigner, name, sentence_id, revision, fields["en"]
+                )
+            saved = store.update(name, sentence_id, revision, **fields, alignment=alignment)
         except UnknownSentence as error:
             raise HTTPException(404, f"no sentence {request.path_params['id']!r}") from error
         except Conflict as conflict:

@@ -4,6 +4,8 @@ into the review database, matched by sentence id.
 Each file sentence carries the revision it was exported at. Where the database is still at that
 revision the file's English, status and comment are saved; where a reviewer changed the sentence
 since, and the file disagrees with what they saved, it is a conflict: reported, never overwritten.
+English that changed is aligned again to its sentence's Arabic (pipeline.review.realign), all of the
+file's at once, before anything is saved.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from lxml import etree
 from pipeline.errors import InputError
 from pipeline.readers.common import BOMS, LEGACY_ARABIC_ENCODING
 from pipeline.review.exports import OURS, TSV_HEADER, XLIFF
-from pipeline.review.store import STATUSES, Conflict, ReviewStore, UnknownSentence
+from pipeline.review.realign import Realigner
+from pipeline.review.store import STATUSES, Conflict, EditAlignment, ReviewStore, UnknownSentence
 from pipeline.writers.common import xml_safe
 from pipeline.writers.tsv import unescape_cell
 
@@ -40,12 +43,16 @@ class ImportReport:
     unchanged: int = 0
     conflicts: list[str] = field(default_factory=list)  # one line each: where, id, both texts
     unknown: list[str] = field(default_factory=list)
+    unlinked: dict[str, int] = field(
+        default_factory=dict
+    )  # why changed English has no word links -> how many
 
     def format(self) -> str:
         lines = [
             f"Imported {len(self.applied)} change(s); {self.unchanged} sentence(s) unchanged; "
             f"{len(self.conflicts)} conflict(s); {len(self.unknown)} unknown id(s)."
         ]
+        lines += [f"  {count} without word links: {why}" for why, count in self.unlinked.items()]
         lines += [f"  conflict: {conflict}" for conflict in self.conflicts]
         lines += [f"  unknown: {unknown}" for unknown in self.unknown]
         return "\n".join(lines)
@@ -195,9 +202,10 @@ def read_tsv(path: Path) -> tuple[str, list[Incoming]]:
 READERS = {".xlf": read_xliff, ".xliff": read_xliff, ".tsv": read_tsv}
 
 
-def import_review(store: ReviewStore, path: Path) -> ImportReport:
+def import_review(store: ReviewStore, path: Path, realigner: Realigner | None = None) -> ImportReport:
     """Read the whole file and check it before saving anything: a file that cannot be applied is
-    refused whole (InputError), the database untouched."""
+    refused whole (InputError), the database untouched. Changed English is aligned by `realigner`
+    (default: one over the store's output folder)."""
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise InputError(str(path), f"import-review reads {', '.join(READERS)} files")
@@ -232,11 +240,34 @@ def import_review(store: ReviewStore, path: Path) -> ImportReport:
         if not en_changed and comment == current.comment and same_status:
             report.unchanged += 1
             continue
-        planned.append((item, status, comment))
-    for item, status, comment in planned:
+        planned.append((item, status, comment, current))
+    # Only English that the save will change and that is not the machine's needs the aligner.
+    realigned = [
+        (item, current)
+        for item, _, _, current in planned
+        if item.revision == current.revision and item.en not in (current.sentence.en, current.machine)
+    ]
+    alignments: dict[str, EditAlignment] = {}
+    if realigned:
+        aligned = (realigner or Realigner(store.path.parent)).align(
+            name, [(current.sentence.ar, item.en) for item, current in realigned]
+        )
+        alignments = {item.id: alignment for (item, _), alignment in zip(realigned, aligned, strict=True)}
+    for item, status, comment, _ in planned:
         try:
-            store.update(name, item.id, item.revision, en=item.en, status=status, comment=comment)
+            store.update(
+                name,
+                item.id,
+                item.revision,
+                en=item.en,
+                status=status,
+                comment=comment,
+                alignment=alignments.get(item.id),
+            )
             report.applied.append(item.id)
+            note = alignments[item.id].note if item.id in alignments else None
+            if note is not None:
+                report.unlinked[note] = report.unlinked.get(note, 0) + 1
         except Conflict as conflict:
             report.conflicts.append(
                 f"{item.where}: {item.id} was changed in the review app since this file was exported "

@@ -8,6 +8,11 @@ A re-run keeps each sentence's own review: it is matched to its own row by id (i
 segments), so the fifth `نعم` keeps the fifth's English, status and comment. The memory only proposes:
 an untouched sentence whose Arabic was reviewed elsewhere in the transcript gets that English in
 `previous`, flagged `memory` (and `memory-approved`), and stays untouched until a reviewer takes it.
+
+A reviewer's English is aligned again for its own text (`EditAlignment`, computed by the caller
+before the write, see pipeline.review.realign): its word links, the aligner's confidence in it and
+the flags that judge English. The machine's values stay beside them, and each edit alignment names
+the English it was computed for, so it is never shown for other text.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from pathlib import Path
 
 from pipeline.errors import InputError, UserError
 from pipeline.glossary import Term, fold, missing_renderings
+from pipeline.quality import ENGLISH_FLAGS, FLAG_CHECKS, GLOSSARY, SCORED_FLAGS
 from pipeline.records import AlignedSentence, AlignedTranscript, ReviewedSentence
 
 STATUSES = ("untouched", "edited", "approved", "needs-work")
@@ -44,6 +50,7 @@ CREATE TABLE IF NOT EXISTS sentences (
     segments TEXT NOT NULL, start REAL, end REAL, speaker TEXT,
     confidence REAL NOT NULL, flags TEXT NOT NULL, links TEXT NOT NULL,
     revision INTEGER NOT NULL, updated TEXT, seq INTEGER NOT NULL,
+    edit_en TEXT, edit_links TEXT, edit_flags TEXT, edit_confidence REAL, edit_note TEXT,
     PRIMARY KEY (transcript, id)
 );
 CREATE INDEX IF NOT EXISTS sentences_by_seq ON sentences (transcript, seq);
@@ -58,6 +65,25 @@ CREATE TABLE IF NOT EXISTS memory (
 );
 CREATE TABLE IF NOT EXISTS origins (name TEXT PRIMARY KEY, path TEXT NOT NULL);
 """
+# Columns added since the first schema, as `ALTER TABLE sentences ADD COLUMN` takes them (see _migrate).
+_ADDED_COLUMNS = {
+    "edit_en": "TEXT",  # the English the edit_* values were computed for
+    "edit_links": "TEXT",  # JSON [[english word, arabic word], ...]
+    "edit_flags": "TEXT",  # JSON: the ENGLISH_FLAGS of edit_en (glossary aside: judged on every read)
+    "edit_confidence": "REAL",  # the aligner's confidence in edit_en; NULL: no aligner scored it
+    "edit_note": "TEXT",  # why edit_en has no word links; NULL: the aligner linked it
+}
+_SENTENCE_COLUMNS = (
+    "transcript, id, position, ar, machine, en, status, comment, previous, segments, start, end, "
+    "speaker, confidence, flags, links, revision, updated, seq, " + ", ".join(_ADDED_COLUMNS)
+)
+ARABIC_CHANGED = (
+    "its Arabic was read differently since this English was aligned: no word links until it is saved again"
+)
+UNALIGNED_EDIT = (
+    "edited before edits were aligned again (or outside the review app): no word links until its "
+    "English is saved again"
+)
 
 
 class Conflict(Exception):
@@ -70,6 +96,33 @@ class Conflict(Exception):
 
 class UnknownSentence(KeyError):
     pass
+
+
+@dataclass(frozen=True)
+class EditAlignment:
+    """What a reviewer's English `en` got, for the sentence's Arabic as written: word links into its
+    whitespace words, the flags that judge English (quality.ENGLISH_FLAGS, glossary aside), the
+    aligner's confidence in it (None: no aligner scored it) and, where it has no links, why."""
+
+    en: str
+    links: tuple[tuple[int, int], ...] = ()
+    flags: tuple[str, ...] = ()
+    confidence: float | None = None
+    note: str | None = None
+
+
+def unaligned_edits(pairs: Sequence[tuple[str, str]], note: str) -> list[EditAlignment]:
+    """(Arabic, English) pairs judged without a model: the flags that need none, no links, `note`."""
+    from pipeline.aligner import realign_many  # numpy and the backends' planning: only when needed
+
+    return [
+        EditAlignment(en, (), english_flags(sentence.flags), None, note)
+        for (_, en), sentence in zip(pairs, realign_many(None, pairs), strict=True)
+    ]
+
+
+def english_flags(flags: Iterable[str]) -> tuple[str, ...]:
+    return tuple(flag for flag in flags if flag in ENGLISH_FLAGS)
 
 
 @dataclass(frozen=True)
@@ -158,6 +211,34 @@ def _revision_after_sync(before: sqlite3.Row | None, en: str, status: str) -> in
     return before["revision"] + (0 if (before["en"], before["status"]) == (en, status) else 1)
 
 
+def _links(text: str) -> tuple[tuple[int, int], ...]:
+    return tuple((int(en), int(ar)) for en, ar in json.loads(text))
+
+
+def _stored_edit(row: sqlite3.Row) -> EditAlignment:
+    """A row's edit alignment (its edit_en is not NULL)."""
+    return EditAlignment(
+        row["edit_en"],
+        _links(row["edit_links"] or "[]"),
+        tuple(json.loads(row["edit_flags"] or "[]")),
+        row["edit_confidence"],
+        row["edit_note"],
+    )
+
+
+def _edit_values(edit: EditAlignment | None) -> tuple[object, ...]:
+    """The edit_* columns' values, in _ADDED_COLUMNS order."""
+    if edit is None:
+        return (None,) * len(_ADDED_COLUMNS)
+    return (
+        edit.en,
+        json.dumps([list(link) for link in edit.links]),
+        json.dumps(list(edit.flags)),
+        edit.confidence,
+        edit.note,
+    )
+
+
 def _rendering(row: sqlite3.Row) -> Rendering:
     return Rendering(row["en"], row["status"], row["updated"] or "")
 
@@ -182,6 +263,24 @@ class ReviewStore:
             ) from None
         finally:
             db.close()
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """A database made before the edit alignment gets its columns; English reviewers edited then
+        gets the flags that need no model (it has no links until it is saved again)."""
+        with self._connect() as db:
+            have = {row["name"] for row in db.execute("PRAGMA table_info(sentences)")}
+            missing = [column for column in _ADDED_COLUMNS if column not in have]
+            if not missing:
+                return
+            for column in missing:
+                db.execute(f"ALTER TABLE sentences ADD COLUMN {column} {_ADDED_COLUMNS[column]}")
+            edited = db.execute(
+                "SELECT transcript, id, ar, en FROM sentences WHERE en != machine AND edit_en IS NULL"
+            ).fetchall()
+            alignments = unaligned_edits([(row["ar"], row["en"]) for row in edited], UNALIGNED_EDIT)
+            for row, alignment in zip(edited, alignments, strict=True):
+                self._set_edit(db, row["transcript"], row["id"], alignment)
 
     @contextmanager
     def _connect(self, write: bool = True) -> Iterator[sqlite3.Connection]:
@@ -244,10 +343,11 @@ class ReviewStore:
                 if best is not None and best != memory.get(key):
                     self._remember(db, name, key, best)
                 proposals[key] = best or best_rendering([memory[key]] if key in memory else [])
+            edits = self._carried_edits(aligned.sentences, matched, [state[0] for state in states])
             seq = self._next_seq(db)
             db.execute("DELETE FROM sentences WHERE transcript = ?", (name,))
-            for position, (sentence_id, sentence, before, key, state) in enumerate(
-                zip(ids, aligned.sentences, matched, keys, states, strict=True)
+            for position, (sentence_id, sentence, before, key, state, edit) in enumerate(
+                zip(ids, aligned.sentences, matched, keys, states, edits, strict=True)
             ):
                 en, status, comment, previous, flags = state
                 if status == "untouched" and SOURCE_CHANGED not in flags:
@@ -258,7 +358,7 @@ class ReviewStore:
                         (sentence_id, name, before["id"]),
                     )
                 db.execute(
-                    "INSERT INTO sentences VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO sentences ({_SENTENCE_COLUMNS}) VALUES ({', '.join('?' * 24)})",
                     (
                         name,
                         sentence_id,
@@ -279,6 +379,7 @@ class ReviewStore:
                         _revision_after_sync(before, en, status),
                         before["updated"] if before is not None else None,
                         seq,
+                        *_edit_values(edit),
                     ),
                 )
             db.execute(
@@ -286,6 +387,38 @@ class ReviewStore:
                 (name, aligned.transcript.source, aligned.model, json.dumps([vars(t) for t in glossary])),
             )
         return sum(1 for _en, status, *_rest in states if status != "untouched")
+
+    @staticmethod
+    def _carried_edits(
+        sentences: Sequence[AlignedSentence], matched: Sequence[sqlite3.Row | None], english: Sequence[str]
+    ) -> list[EditAlignment | None]:
+        """Each new sentence's edit alignment: None where its English is the machine's; a reviewer's
+        English over the same Arabic keeps its own (or, where it is the last run's machine English,
+        that run's links and English flags, unscored); other reviewed English is judged afresh
+        without a model (its Arabic was read differently: no links until it is saved again)."""
+        edits: list[EditAlignment | None] = []
+        afresh: dict[str, list[int]] = {}  # note -> the sentences judged afresh with it
+        for index, (sentence, before, en) in enumerate(zip(sentences, matched, english, strict=True)):
+            edit = None
+            if en == sentence.en or before is None:
+                pass
+            elif before["ar"] != sentence.ar:
+                afresh.setdefault(ARABIC_CHANGED, []).append(index)
+            elif before["edit_en"] == en:
+                edit = _stored_edit(before)
+            elif before["machine"] == en:
+                flags = english_flags(json.loads(before["flags"]))
+                edit = EditAlignment(
+                    en, _links(before["links"]), tuple(f for f in flags if f not in SCORED_FLAGS)
+                )
+            else:
+                afresh.setdefault(UNALIGNED_EDIT, []).append(index)
+            edits.append(edit)
+        for note, indices in afresh.items():
+            pairs = [(sentences[index].ar, english[index]) for index in indices]
+            for index, edit in zip(indices, unaligned_edits(pairs, note), strict=True):
+                edits[index] = edit
+        return edits
 
     @staticmethod
     def _carried(
@@ -393,9 +526,12 @@ class ReviewStore:
         en: str | None = None,
         status: str | None = None,
         comment: str | None = None,
+        alignment: EditAlignment | None = None,
     ) -> ReviewedSentence:
-        """Save a reviewer's change made on `revision`. New English without a status marks it edited.
-        Raises Conflict when the sentence is no longer at `revision`."""
+        """Save a reviewer's change made on `revision`. New English without a status marks it edited;
+        it is saved with `alignment` where that was computed for it (pipeline.review.realign: done
+        before, outside the transaction), else judged here without a model (no links). Raises
+        Conflict, writing nothing, when the sentence is no longer at `revision`."""
         if status is not None and status not in STATUSES:
             raise ValueError(f"unknown status {status!r}; choose from {', '.join(STATUSES)}")
         with self._connect() as db:
@@ -425,6 +561,10 @@ class ReviewStore:
                 flags, previous = [f for f in flags if f not in (MEMORY, MEMORY_APPROVED)], None
             if current["status"] in REVIEWED:  # a reviewer has seen the old English beside it
                 flags, previous = [f for f in flags if f != SOURCE_CHANGED], None
+            if "en" in changes and changes["en"] != row["machine"]:
+                if alignment is None or alignment.en != changes["en"]:
+                    [alignment] = unaligned_edits([(row["ar"], changes["en"])], UNALIGNED_EDIT)
+                self._set_edit(db, name, sentence_id, alignment)
             seq = self._next_seq(db)
             db.execute(
                 "UPDATE sentences SET en = ?, status = ?, comment = ?, revision = ?, updated = ?, seq = ?, "
@@ -482,6 +622,14 @@ class ReviewStore:
                 )
 
     @staticmethod
+    def _set_edit(db: sqlite3.Connection, name: str, sentence_id: str, edit: EditAlignment) -> None:
+        assignments = ", ".join(f"{column} = ?" for column in _ADDED_COLUMNS)
+        db.execute(
+            f"UPDATE sentences SET {assignments} WHERE transcript = ? AND id = ?",
+            (*_edit_values(edit), name, sentence_id),
+        )
+
+    @staticmethod
     def _remember(db: sqlite3.Connection, name: str, key: str, best: Rendering) -> None:
         db.execute(
             "INSERT OR REPLACE INTO memory VALUES (?, ?, ?, ?, ?, ?)",
@@ -513,8 +661,33 @@ class ReviewStore:
 
     @staticmethod
     def _reviewed(row: sqlite3.Row, terms: Sequence[Term]) -> ReviewedSentence:
+        """A row as the app and the exports read it. The machine's English shows the machine's links
+        and flags; a reviewer's English, its edit alignment's links and English flags beside the
+        flags that do not judge the English (the Arabic's, the memory's, source-changed)."""
         missing = missing_renderings(list(terms), row["ar"], row["en"])
-        flags = tuple(json.loads(row["flags"])) + (("glossary",) if missing else ())
+        stored = json.loads(row["flags"])
+        machine_missing = (
+            missing
+            if row["en"] == row["machine"]
+            else missing_renderings(list(terms), row["ar"], row["machine"])
+        )
+        machine_flags = tuple(flag for flag in stored if flag in FLAG_CHECKS)
+        machine_flags += (GLOSSARY,) if machine_missing else ()
+        edit: EditAlignment | None = None
+        if row["en"] == row["machine"]:
+            flags, links = tuple(stored), _links(row["links"])
+        else:
+            # Never left unaligned by a write; a database edited by hand might be.
+            edit = (
+                _stored_edit(row)
+                if row["edit_en"] == row["en"]
+                else EditAlignment(row["en"], note=UNALIGNED_EDIT)
+            )
+            judged = set(edit.flags) | {flag for flag in stored if flag not in ENGLISH_FLAGS}
+            flags = tuple(flag for flag in FLAG_CHECKS if flag in judged)  # the checks' order
+            flags += tuple(flag for flag in stored if flag in judged and flag not in FLAG_CHECKS)
+            links = edit.links
+        flags += (GLOSSARY,) if missing else ()
         sentence = AlignedSentence(
             index=row["position"],
             en=row["en"],
@@ -525,9 +698,7 @@ class ReviewStore:
             speaker=row["speaker"],
             confidence=row["confidence"],
             flags=flags,
-            links=tuple(tuple(link) for link in json.loads(row["links"]))
-            if row["en"] == row["machine"]
-            else (),
+            links=links,
         )
         return ReviewedSentence(
             id=row["id"],
@@ -539,4 +710,7 @@ class ReviewStore:
             previous=row["previous"],
             expected=tuple(term.en for term in missing),
             updated=row["updated"],
+            machine_flags=machine_flags,
+            edit_confidence=None if edit is None else edit.confidence,
+            realign_note=None if edit is None else edit.note,
         )

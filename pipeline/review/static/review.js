@@ -58,7 +58,15 @@ function render(data) {
   const status = e.querySelector(".status");
   status.textContent = data.status;
   status.className = `status ${data.status}`;
-  e.querySelector(".confidence").textContent = `confidence ${data.confidence.toFixed(2)}`;
+  // Two confidences, named apart: the translator's in its own English, and, for English a reviewer
+  // wrote, the aligner's in that English (the mean probability it gives its words, given the Arabic).
+  const confidence = e.querySelector(".confidence");
+  confidence.textContent = `machine ${data.confidence.toFixed(2)}`;
+  confidence.title = "The translating model's confidence in its own English";
+  const edited = data.en !== data.machine;
+  const aligner = e.querySelector(".edit-confidence");
+  aligner.textContent = edited && data.edit_confidence !== null ? `aligner on this English ${data.edit_confidence.toFixed(2)}` : "";
+  aligner.title = "The aligner's confidence in the English as edited (how well it follows from the Arabic)";
   const flags = e.querySelector(".flags");
   flags.replaceChildren(...data.flags.map((flag) => el("span", "flag", flag)));
 
@@ -91,7 +99,12 @@ function render(data) {
       extra.append(el("div", "notice", `The Arabic changed; the reviewed English was: ${data.previous}`));
     }
     if (proposal(data) !== null) extra.append(proposalBox(data));
-    if (data.en !== data.machine) extra.append(el("div", "", `Machine: ${data.machine}`));
+    if (edited) {
+      extra.append(el("div", "", `Machine: ${data.machine}`));
+      const flagsThen = data.machine_flags.length ? data.machine_flags.join(", ") : "none";
+      extra.append(el("div", "machine-flags", `Machine's flags: ${flagsThen}`));
+      if (data.realigned === false) extra.append(el("div", "notice unlinked", `No word links for this English: ${data.realign_note}`));
+    }
     if (data.comment) extra.append(el("div", "", `Comment: ${data.comment}`));
   }
   return row;
@@ -166,7 +179,9 @@ async function save(id, fields) {
     alert(`Not saved: ${String(reason).slice(0, 200)}`);
     return false;
   }
-  render(await response.json());
+  const saved = await response.json();
+  render(saved);
+  offerFlags([saved]); // an edit can bring a flag no sentence had
   counts();
   return true;
 }
