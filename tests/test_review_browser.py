@@ -15,7 +15,7 @@ import pytest
 from pipeline.output import OutputFolder
 from pipeline.review.store import ReviewStore
 from pipeline.tools.browser import CHROMIUM_FLAGS, chromium, serving
-from tests.review_helpers import aligned
+from tests.review_helpers import aligned, with_aligner
 
 pytestmark = pytest.mark.slow  # a real Chromium
 
@@ -120,4 +120,47 @@ def test_a_second_tab_sees_a_conflict_instead_of_silently_overwriting(app_url):
         expect(two.locator("article.s").nth(0).locator(".en")).to_have_text("From tab two.")
         # Tab one hears of it within a poll.
         expect(one.locator("article.s").nth(0).locator(".en")).to_have_text("From tab two.", timeout=10000)
+        browser.close()
+
+
+def test_hovering_an_edited_word_highlights_the_arabic_word_the_aligner_linked_it_to(tmp_path, tiny_model):
+    import json
+    import urllib.request
+
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=20_000)
+    pairs = [("مرحبا بكم في البرنامج.", "Welcome to the programme."), ("شكرا لكم جميعا.", "Thank you all.")]
+    ReviewStore(OutputFolder(tmp_path).review_database).sync(aligned("interview", pairs))
+    with_aligner(tmp_path, "interview", tiny_model)  # the tiny model aligned it: edits get its links
+    with serving(tmp_path) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_FLAGS))
+        page = browser.new_page()
+        page.goto(f"{url}/t/interview")
+        first = page.locator("article.s").nth(0)
+        expect(first).to_have_class("s current")
+        page.keyboard.press("Enter")
+        first.locator("textarea").fill("You are all welcome to our programme")
+        page.keyboard.press("Control+Enter")
+        expect(first.locator(".status")).to_have_text("edited")
+        expect(first.locator(".confidence")).to_have_text("machine 0.50")  # the translator's, kept
+        expect(first.locator(".edit-confidence")).to_contain_text("aligner on this English")
+        expect(first.locator(".extra")).to_contain_text("Machine's flags: none")
+
+        with urllib.request.urlopen(f"{url}/api/t/interview/sentences") as answer:
+            saved = json.load(answer)["sentences"][0]
+        assert saved["realigned"] and len(saved["links"]) == 7  # one per English word
+        arabic = saved["ar"].split()
+        for en_index, ar_index in saved["links"]:
+            first.locator(".en .w").nth(en_index).hover()
+            expect(first.locator(".en .w.hl")).to_have_text(saved["en"].split()[en_index])
+            expect(first.locator(".ar .w.hl")).to_have_text(arabic[ar_index])
+
+        # Every count agrees with what its filter shows, here and on the index page.
+        counted = page.locator("#counts").inner_text()
+        page.select_option("#filter", "flagged")
+        shown = page.locator("article.s:visible").count()
+        assert f"{shown} flagged" in counted and shown >= 1  # the edit's own low-confidence
+        page.goto(f"{url}/")
+        assert page.locator("table.progress td").nth(5).inner_text() == str(shown)
         browser.close()

@@ -8,6 +8,9 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import threading
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,7 @@ from pipeline.output import OutputFolder
 from pipeline.review.app import create_app
 from pipeline.review.realign import BY_LENGTH, NO_RECORD, Realigner
 from pipeline.review.store import UNALIGNED_EDIT, ReviewStore
+from pipeline.tools.browser import serving
 from tests.conftest import DATA
 from tests.review_helpers import aligned, with_aligner
 from tests.test_review_workflow import write_srt
@@ -224,3 +228,32 @@ def test_a_database_from_before_edits_were_aligned_is_migrated_and_keeps_working
     saved = save(client, thanked, en="Thank you, Saqr.")
     assert (saved["flags"], saved["realign_note"]) == ([], NO_RECORD)  # no manifest names an aligner
     assert sentences(client_for(tmp_path))[1] == saved
+
+
+def test_loading_the_aligner_holds_up_no_other_request(out, monkeypatch):
+    """The first edit loads the aligner (seconds for a real model) in a worker thread: the app keeps
+    answering meanwhile, and the edit is saved when it is done."""
+    loading, release = threading.Event(), threading.Event()
+
+    def slow_load(self: Realigner, record: object) -> str:
+        loading.set()
+        release.wait(20)
+        return "the test held the aligner back"
+
+    monkeypatch.setattr(Realigner, "_load", slow_load)
+    with serving(out) as url:
+        with urllib.request.urlopen(f"{url}/api/t/talk/sentences") as answer:
+            first = json.load(answer)["sentences"][0]
+        body = json.dumps({"revision": first["revision"], "en": "Welcome, all of you."}).encode()
+        request = urllib.request.Request(
+            f"{url}/api/t/talk/sentences/{first['id']}", body, {"Content-Type": "application/json"}
+        )
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            edit = pool.submit(lambda: json.load(urllib.request.urlopen(request, timeout=30)))
+            assert loading.wait(20)
+            with urllib.request.urlopen(f"{url}/api/transcripts", timeout=5) as answer:
+                assert answer.status == 200  # answered while the aligner loads
+            assert not edit.done()
+            release.set()
+            saved = edit.result(timeout=30)
+    assert (saved["en"], saved["realign_note"]) == ("Welcome, all of you.", "the test held the aligner back")

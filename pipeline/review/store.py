@@ -267,13 +267,18 @@ class ReviewStore:
 
     def _migrate(self) -> None:
         """A database made before the edit alignment gets its columns; English reviewers edited then
-        gets the flags that need no model (it has no links until it is saved again)."""
-        with self._connect() as db:
+        gets the flags that need no model (it has no links until it is saved again). Only a database
+        that needs it waits for the write lock."""
+
+        def missing_columns(db: sqlite3.Connection) -> list[str]:
             have = {row["name"] for row in db.execute("PRAGMA table_info(sentences)")}
-            missing = [column for column in _ADDED_COLUMNS if column not in have]
-            if not missing:
+            return [column for column in _ADDED_COLUMNS if column not in have]
+
+        with self._connect(write=False) as db:
+            if not missing_columns(db):
                 return
-            for column in missing:
+        with self._connect() as db:
+            for column in missing_columns(db):  # none where another process migrated it meanwhile
                 db.execute(f"ALTER TABLE sentences ADD COLUMN {column} {_ADDED_COLUMNS[column]}")
             edited = db.execute(
                 "SELECT transcript, id, ar, en FROM sentences WHERE en != machine AND edit_en IS NULL"
