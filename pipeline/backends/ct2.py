@@ -25,7 +25,7 @@ import ctranslate2
 import numpy as np
 
 from pipeline.backends.attention import word_attention
-from pipeline.backends.planning import Batch, Encoded, Forced, make_planner
+from pipeline.backends.planning import HYPOTHESES_PER_BATCH, Batch, Encoded, Forced, make_planner
 from pipeline.errors import ModelNotAvailable
 from pipeline.models import ResolvedModel
 from pipeline.records import Translation
@@ -84,25 +84,43 @@ class CT2Translator:
         translation of those tokens had). With `scores`, each token's log-probability too, from
         CTranslate2's scoring pass (a second, attention-free pass: only given English needs it)."""
         forced = len(self.target_prefix)
-        given = [i for i, target in enumerate(targets) if target]
         results: list[Forced] = [Forced(None, ())] * len(units)
-        if not given:
-            return results
-        sources = [units[i].pieces for i in given]
-        prefixed = [[*self.target_prefix, *targets[i]] for i in given]
-        translated = self.translator.translate_batch(
-            sources,
-            target_prefix=prefixed,
-            beam_size=1,
-            max_decoding_length=forced + max(len(targets[i]) for i in given),
-            return_attention=True,
-        )
-        # score_batch's log-probabilities run over the target and its end token.
-        scored = self.translator.score_batch(sources, prefixed) if scores else [None] * len(given)
-        for i, result, score in zip(given, translated, scored, strict=True):
-            rows = result.attention[0][forced : forced + len(targets[i])]
-            logprobs = () if score is None else tuple(score.log_probs[forced : forced + len(targets[i])])
-            results[i] = Forced(word_attention(np.asarray(rows), units[i]), logprobs)
+        # A greedy search goes on after its prefix until its end token or the batch's length cap, the
+        # longest prefix in the batch: so the forced pass runs in batches of targets of about one length
+        # (sorted, a batch's longest at most a tenth plus one over its shortest), where little decodes past
+        # its prefix; one batch of all lengths made a random model do three times the work.
+        batches: list[list[int]] = []
+        for i in sorted((i for i, target in enumerate(targets) if target), key=lambda i: len(targets[i])):
+            batch = batches[-1] if batches else None
+            if (
+                batch
+                and len(batch) < HYPOTHESES_PER_BATCH
+                and len(targets[i]) <= 1.1 * len(targets[batch[0]]) + 1
+            ):
+                batch.append(i)
+            else:
+                batches.append([i])
+        pending = [
+            self.translator.translate_batch(
+                [units[i].pieces for i in batch],
+                target_prefix=[[*self.target_prefix, *targets[i]] for i in batch],
+                beam_size=1,
+                max_decoding_length=forced + len(targets[batch[-1]]),
+                return_attention=True,
+                asynchronous=True,
+            )
+            for batch in batches
+        ]
+        for batch, waiting in zip(batches, pending, strict=True):
+            sources = [units[i].pieces for i in batch]
+            prefixed = [[*self.target_prefix, *targets[i]] for i in batch]
+            # score_batch's log-probabilities run over the target and its end token.
+            scored = self.translator.score_batch(sources, prefixed) if scores else [None] * len(batch)
+            for i, result, score in zip(batch, waiting, scored, strict=True):
+                length = len(targets[i])
+                rows = result.result().attention[0][forced : forced + length]
+                logprobs = () if score is None else tuple(score.log_probs[forced : forced + length])
+                results[i] = Forced(word_attention(np.asarray(rows), units[i]), logprobs)
         return results
 
     def _submit(self, batch: list[Encoded], cap: int) -> list[Any]:
