@@ -145,9 +145,11 @@ class Realigner:
         except UserError as error:
             return f"the aligner in {record.folder} cannot be used ({error})"
         last: Exception | None = None
-        for compute_type in dict.fromkeys((record.compute_type, None)):  # as it ran, else this device's
+        # As it ran, else this device's default quantisation. One CTranslate2 worker with every core:
+        # alignments run one at a time (the lock), so more workers would leave cores idle.
+        for compute_type in dict.fromkeys((record.compute_type, None)):
             try:
-                return load_aligner(BACKEND, model, Placement(device=self.device, compute_type=compute_type))
+                return load_aligner(BACKEND, model, Placement(self.device, compute_type, workers=1))
             except Exception as error:  # a quantisation this device lacks, a failed conversion
                 last = error
         return f"the aligner in {record.folder} could not be loaded ({last})"
