@@ -8,6 +8,7 @@ that maximises the alignment head's attention mass (or, without attention, match
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -236,6 +237,11 @@ def _timing(words: Sequence[ArabicWord], segments: Sequence[Segment]) -> tuple[f
         return None, None
     start = first.start if not first.text[: words[0].start].strip() else _at(first, words[0].start)
     end = last.end if not last.text[words[-1].end :].strip() else _at(last, words[-1].end)
+    if end <= start and words[0].segment != words[-1].segment:
+        # Time runs backwards inside the sentence (its cues are out of time order or overlap): it ends
+        # where the latest of its cues before the last one ends, never at its own start.
+        earlier = list(dict.fromkeys(word.segment for word in words))[:-1]
+        end = max(end, *(segments[s].end or start for s in earlier))
     return round(start, 3), round(max(start, end), 3)
 
 
@@ -274,15 +280,117 @@ def align_transcript(
 def join_units(
     transcript: Transcript, per_unit: Sequence[Sequence[AlignedSentence]], model: str
 ) -> AlignedTranscript:
-    """The units' sentences, in unit order, numbered, with times made non-decreasing (overlapping cues)."""
-    sentences: list[AlignedSentence] = []
-    previous_start = 0.0
-    for unit_sentences in per_unit:
-        for sentence in unit_sentences:
-            start, end = sentence.start, sentence.end
-            if start is not None and end is not None:
-                start = max(start, previous_start)
-                end = max(end, start)
-                previous_start = start
-            sentences.append(replace(sentence, index=len(sentences), start=start, end=end))
+    """The units' sentences, in unit order (the Arabic's), numbered, with times a subtitle can show.
+
+    A sentence keeps its times while it starts at or after the latest start above it; one that starts
+    before that start but ends after it (overlapping cues) starts at that start. That is all that
+    happens to input whose cues are in time order. Cues out of time order stay where the Arabic has
+    them, and their sentences get times after the sentence above (P); never zero-length or backwards:
+
+    - A jump back in time (a sentence whose first cue starts before the last cue of the sentence
+      above, or that ends before the latest start above) begins a piece, which goes on, sentence by
+      sentence, on its own clock until the next jump back, or until a sentence is back on the clock
+      above the piece (it starts at or after the latest start above, nearer P's end than the end of
+      the sentence before it).
+    - A piece that the clock above goes on after (a misplaced cue or block) is slotted in between P
+      and the sentence that goes on: back to back from P's end, each sentence with its own duration
+      (1 s if it has none), when that ends in time; otherwise P and the piece share the time from P's
+      start to that sentence's start in proportion to their durations. Nothing overlaps the next.
+    - A piece that goes on to the end, or to the next jump (a clock that restarts, as when clips or
+      recordings are joined into one file), is moved to start where P ends, keeping its own timing
+      (gaps included), and what follows is timed on its moved clock.
+    """
+    sentences = [
+        replace(sentence, index=index)
+        for index, sentence in enumerate(sentence for unit in per_unit for sentence in unit)
+    ]
+    timed = [i for i, s in enumerate(sentences) if s.start is not None and s.end is not None]
+    if timed:
+        placed = _placed_times([sentences[i] for i in timed], transcript.segments)
+        for i, (start, end) in zip(timed, placed, strict=True):
+            if (start, end) != (sentences[i].start, sentences[i].end):
+                sentences[i] = replace(sentences[i], start=start, end=end)
     return AlignedTranscript(transcript=transcript, sentences=tuple(sentences), model=model)
+
+
+UNTIMED_SECONDS = 1.0  # the duration a slotted-in sentence without one of its own is given
+
+
+def _placed_times(timed: Sequence[AlignedSentence], segments: Sequence[Segment]) -> list[tuple[float, float]]:
+    """join_units' times for sentences that all have times, in order."""
+    spans: list[tuple[float, float]] = []
+    for sentence in timed:
+        assert sentence.start is not None and sentence.end is not None
+        spans.append((sentence.start, sentence.end))
+    cue_start = {segment.id: segment.start for segment in segments}
+    first_cue = [cue_start.get(s.segments[0]) if s.segments else None for s in timed]
+    last_cue = [cue_start.get(s.segments[-1]) if s.segments else None for s in timed]
+
+    def cue_jump(p: int) -> bool:  # the sentence's first cue starts before the last cue above it
+        first, above = first_cue[p], last_cue[p - 1]
+        return first is not None and above is not None and first < above
+
+    placed = list(spans)
+    offset = latest = 0.0  # the clock's shift; the latest start placed
+
+    def place(p: int) -> None:
+        nonlocal latest
+        start, end = spans[p][0] + offset, spans[p][1] + offset
+        start = max(start, latest)
+        placed[p] = (round(start, 3), round(max(end, start), 3)) if offset else (start, max(end, start))
+        latest = placed[p][0]
+
+    position, n = 0, len(spans)
+    while position < n:
+        start, end = spans[position][0] + offset, spans[position][1] + offset
+        if position == 0 or not (cue_jump(position) or (start < latest and end <= latest)):
+            place(position)
+            position += 1
+            continue
+        above = position - 1
+        above_end = placed[above][1]
+
+        def back(p: int, clock: float = offset, since: float = latest, end: float = above_end) -> bool:
+            """On the clock above the piece again: nearer the end of the sentence above the piece
+            than the end of the sentence before it."""
+            start = spans[p][0] + clock
+            return start >= since and abs(start - end) < abs(spans[p][0] - spans[p - 1][1])
+
+        piece_end, piece_latest = position + 1, spans[position][0]
+        while piece_end < n and not back(piece_end) and not cue_jump(piece_end):
+            start, end = spans[piece_end]
+            if start < piece_latest and end <= piece_latest:
+                break
+            piece_latest = max(piece_latest, start)
+            piece_end += 1
+        limit = spans[piece_end][0] + offset if piece_end < n else float("inf")
+        if piece_end < n and back(piece_end) and limit > placed[above][0]:
+            _slot_in(placed, above, range(position, piece_end), limit)
+            latest = placed[piece_end - 1][0]
+        else:
+            offset = above_end - spans[position][0]
+            for p in range(position, piece_end):
+                place(p)
+        position = piece_end
+    return placed
+
+
+def _slot_in(times: list[tuple[float, float]], above: int, piece: Sequence[int], limit: float) -> None:
+    """Times for a piece of out-of-order sentences slotted in below sentence `above`, before `limit`
+    (the start of the sentence below them), as join_units says; `times` is changed in place."""
+    above_start, above_end = times[above]
+    durations = [end - start or UNTIMED_SECONDS for start, end in (times[p] for p in piece)]
+    if above_end + sum(durations) <= limit:  # room after P: P keeps its time
+        cuts = list(itertools.accumulate(durations, initial=above_end))
+        members = list(piece)
+    else:
+        weights = [above_end - above_start, *durations]
+        shares = itertools.accumulate(weights, initial=0.0)
+        cuts = [above_start + (limit - above_start) * share / sum(weights) for share in shares]
+        members = [above, *piece]
+    placed = round(cuts[0], 3)
+    for position, cut in zip(members, cuts[1:], strict=True):
+        shortest = 0.0 if position == above and above_end == above_start else 0.001  # none only if none
+        end = max(round(cut, 3), round(placed + shortest, 3))
+        times[position] = (placed, end)
+        placed = end

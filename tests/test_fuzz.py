@@ -1,20 +1,23 @@
 """Property-based fuzzing: every reader, and read -> units -> align, on whatever bytes a user has.
 
 Nothing may escape but the project's own InputError, and whatever is read keeps the alignment
-invariant: the aligned Arabic covers every segment's text exactly once, in order.
+invariant: the aligned Arabic covers every segment's text exactly once, in order; the English
+sentences' times never run backwards, whatever the order of the cues.
 """
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.align import align_transcript
+from pipeline.align import align_transcript, join_units
 from pipeline.errors import InputError
 from pipeline.readers import READERS, read_transcript
+from pipeline.records import AlignedSentence, Segment, Transcript
 from pipeline.run import EMPTY, passthrough
 from pipeline.units import UnitOptions, build_units
 
@@ -50,6 +53,9 @@ def check_chain(transcript) -> None:
     aligned = align_transcript(transcript, units, translations, "fuzz")
     assert squeezed(s.ar for s in aligned.sentences) == squeezed(s.text for s in transcript.segments)
     assert [s.index for s in aligned.sentences] == list(range(len(aligned.sentences)))
+    times = [(s.start, s.end) for s in aligned.sentences if s.start is not None and s.end is not None]
+    assert all(start <= end for start, end in times)
+    assert all(above[0] <= below[0] for above, below in itertools.pairwise(times))
 
 
 @SETTINGS
@@ -88,3 +94,27 @@ def test_srt_shaped_input_reads_or_raises_input_error_and_keeps_the_invariant(cu
     transcript = read(".srt", separator.join(blocks).encode("utf-8"))
     if transcript is not None:
         check_chain(transcript)
+
+
+@settings(max_examples=150, deadline=None)
+@given(cues=st.lists(st.tuples(st.integers(0, 100_000), st.integers(10, 20_000)), min_size=1, max_size=12))
+def test_sentences_of_cues_in_any_time_order_get_times_a_subtitle_can_show(cues):
+    """One sentence per cue (start and length in ms), the cues in any order: every sentence has a
+    length, none starts before the one above, none overlaps the next unless the cues themselves
+    overlap, and cues already in time order keep their times exactly."""
+    segments = tuple(
+        Segment(str(n), "نص", start / 1000, (start + length) / 1000)
+        for n, (start, length) in enumerate(cues, 1)
+    )
+    sentences = [
+        AlignedSentence(0, "Text.", "نص", (s.id,), s.start, s.end, None, 1.0, (), ()) for s in segments
+    ]
+    aligned = join_units(Transcript("t", "t.srt", segments), [sentences], "fuzz")
+    times = [(s.start, s.end) for s in aligned.sentences]
+    assert all(start is not None and end is not None and end > start for start, end in times)
+    assert all(above[0] <= below[0] for above, below in itertools.pairwise(times))
+    if all(above[0] <= below[0] for above, below in itertools.pairwise(cues)):
+        assert times == [(s.start, s.end) for s in segments]
+    spans = sorted((start, start + length) for start, length in cues)
+    if all(above[1] <= below[0] for above, below in itertools.pairwise(spans)):
+        assert all(above[1] <= below[0] for above, below in itertools.pairwise(times))
