@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import InputError
-from pipeline.readers import find_transcripts, read_transcript
+from pipeline.readers import find_transcripts, read_transcript, unsearched_notes
 from pipeline.readers.common import parse_time
 from tests.conftest import DATA
 
@@ -270,3 +270,67 @@ def test_the_example_interview_reads_with_both_speakers():
     assert len(transcript.segments) == 18
     assert {s.speaker for s in transcript.segments} == {"المذيعة", "صقر الحمدان"}
     assert transcript.segments[-1].end == 79.0
+
+
+def test_subfolders_with_transcripts_that_a_folder_search_leaves_out_are_named_once_each(tmp_path):
+    for name in (
+        "a.srt",
+        "old/x.srt",
+        "old/y.vtt",
+        "old/talk.glossary.tsv",
+        "old/2019/z.txt",
+        "old/notes.md",
+    ):
+        write_at = tmp_path / name
+        write_at.parent.mkdir(parents=True, exist_ok=True)
+        write_at.write_text(ARABIC_SRT, encoding="utf-8")
+    for name in (
+        ".git/q.srt",
+        "__pycache__/q.txt",
+        "out/review.sqlite3",
+        "out/talk/talk.en.srt",
+        "res/r.meta.json",
+        "res/r.tsv",
+    ):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    not_searched = "transcript(s) that were not searched; name the folder to translate it"
+    assert unsearched_notes([tmp_path]) == [
+        f"{tmp_path / 'old'}/ has 2 {not_searched}",
+        f"{tmp_path / 'old' / '2019'}/ has 1 {not_searched}",
+    ]
+    assert unsearched_notes([tmp_path, tmp_path / "old"]) == [
+        f"{tmp_path / 'old' / '2019'}/ has 1 {not_searched}"
+    ]
+    assert unsearched_notes([tmp_path / "a.srt"]) == []
+
+
+def test_many_unsearched_subfolders_are_summed_up_in_one_line(tmp_path):
+    for number in range(8):
+        (tmp_path / f"part{number}").mkdir()
+        (tmp_path / f"part{number}" / "a.srt").write_text(ARABIC_SRT, encoding="utf-8")
+    notes = unsearched_notes([tmp_path])
+    assert len(notes) == 6 and notes[0].startswith(f"{tmp_path / 'part0'}/ has 1 transcript(s)")
+    assert (
+        notes[-1]
+        == "3 more folder(s) hold 3 transcript(s) that were not searched; name a folder to translate it"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "warned"),
+    [
+        ("Hello, how are you today?\nI am fine.\n", True),
+        ("Marhaban bikum fi al-barnamaj\n", True),  # Arabic in Latin letters: not translated either
+        ("مرحبا بكم في البرنامج\nHello\n", False),
+        ("مرحبا بكم في برنامج Talk Show الليلة\n", False),
+        ("OK\n", False),  # too few letters to say
+    ],
+)
+def test_a_file_of_mostly_latin_letters_gets_one_warning(tmp_path, text, warned):
+    path = write(tmp_path, "a.txt", text)
+    note = (
+        f"{path}: mostly Latin letters and little or no Arabic (already English, or Arabic written in "
+        "Latin letters?): lines without Arabic script are kept as written, flagged not-arabic"
+    )
+    assert read_transcript(path).warnings == ((note,) if warned else ())

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+import os
+import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pipeline.errors import InputError
@@ -56,9 +58,8 @@ def read_transcript(path: Path, encoding: str | None = None) -> Transcript:
         )
     if not any(segment.text.strip() for segment in segments):
         raise InputError(str(path), "holds no text to translate (empty, or only blank cues)")
-    return Transcript(
-        name=path.stem, source=str(path), segments=segments, warnings=timing_warnings(path, segments)
-    )
+    warnings = (*timing_warnings(path, segments), *language_warnings(path, segments))
+    return Transcript(name=path.stem, source=str(path), segments=segments, warnings=warnings)
 
 
 def timing_warnings(path: Path, segments: tuple[Segment, ...]) -> tuple[str, ...]:
@@ -81,21 +82,88 @@ def timing_warnings(path: Path, segments: tuple[Segment, ...]) -> tuple[str, ...
     )
 
 
+_ARABIC_LETTER = re.compile(r"[\u0620-\u064a\u066e-\u06d3\u06fa-\u06ff\u0750-\u077f\u08a0-\u08c9]")
+_LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
+MIN_LETTERS = 10  # fewer letters than this say nothing about a file's language
+
+
+def language_warnings(path: Path, segments: tuple[Segment, ...]) -> tuple[str, ...]:
+    """A file that looks already translated: mostly Latin letters (over half its letters) and little
+    or no Arabic (under a tenth). Its lines without Arabic are kept as written, flagged not-arabic,
+    so one line says so for the whole file."""
+    text = "".join(segment.text for segment in segments)
+    arabic, latin = len(_ARABIC_LETTER.findall(text)), len(_LATIN_LETTER.findall(text))
+    letters = sum(1 for char in text if char.isalpha())
+    if letters < MIN_LETTERS or 2 * latin <= letters or 10 * arabic >= letters:
+        return ()
+    return (
+        f"{path}: mostly Latin letters and little or no Arabic (already English, or Arabic written in "
+        "Latin letters?): lines without Arabic script are kept as written, flagged not-arabic",
+    )
+
+
 def find_transcripts(paths: list[Path]) -> list[Path]:
     """Files as given, folders expanded to the transcripts they hold (sorted, not recursive; a
     transcript's glossary beside it is not one)."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(
-                sorted(
-                    p
-                    for p in path.iterdir()
-                    if p.is_file() and p.suffix.lower() in READERS and not p.name.endswith(GLOSSARY_SUFFIX)
-                )
-            )
+            found.extend(sorted(p for p in path.iterdir() if p.is_file() and is_transcript(p)))
         elif path.is_file():
             found.append(path)
         else:
             raise InputError(str(path), "no such file or folder")
     return found
+
+
+SEARCH_DEPTH = 3  # how many levels below a folder given `unsearched_notes` looks
+MAX_FOLDER_NOTES = 5
+_OUTPUT_MARKERS = ("translations.sqlite3", "review.sqlite3")  # an output folder's root (pipeline.output)
+_OUTPUT_SUFFIXES = (".aligned.jsonl", ".meta.json")  # a transcript's output folder
+
+
+def is_transcript(path: Path) -> bool:
+    """A file `find_transcripts` takes from a folder: a reader's suffix, and not a glossary."""
+    return path.suffix.lower() in READERS and not path.name.endswith(GLOSSARY_SUFFIX)
+
+
+def unsearched_notes(paths: Sequence[Path]) -> list[str]:
+    """What `find_transcripts` left out, said once: one line per subfolder of a folder given that
+    holds transcripts of its own (SEARCH_DEPTH levels down at most), with how many, since folders are
+    not searched recursively. Hidden folders, folders given themselves and output folders (where
+    `translate` writes: their subtitles are not transcripts) are left out; after MAX_FOLDER_NOTES
+    folders, one line counts the rest."""
+    given = {path.resolve() for path in paths if path.is_dir()}
+    found: list[tuple[Path, int]] = []
+    for root in paths:
+        if not root.is_dir():
+            continue
+        for folder, subfolders, files in os.walk(root):
+            here = Path(folder)
+            depth = len(here.relative_to(root).parts)
+            if set(files) & set(_OUTPUT_MARKERS) or any(f.endswith(_OUTPUT_SUFFIXES) for f in files):
+                subfolders.clear()
+                continue
+            subfolders[:] = sorted(
+                name
+                for name in subfolders
+                if not name.startswith((".", "__"))
+                and depth < SEARCH_DEPTH
+                and (here / name).resolve() not in given
+            )
+            if depth == 0:
+                continue
+            count = sum(1 for name in files if is_transcript(here / name))
+            if count:
+                found.append((here, count))
+    notes = [
+        f"{folder}{os.sep} has {count} transcript(s) that were not searched; name the folder to translate it"
+        for folder, count in found[:MAX_FOLDER_NOTES]
+    ]
+    rest = found[MAX_FOLDER_NOTES:]
+    if rest:
+        notes.append(
+            f"{len(rest)} more folder(s) hold {sum(count for _, count in rest)} transcript(s) that were not "
+            "searched; name a folder to translate it"
+        )
+    return notes
