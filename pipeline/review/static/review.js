@@ -20,6 +20,11 @@ const conflicts = new Map(); // id -> the fields a refused save tried to write, 
 const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 const showControls = (text) => text.replace(BIDI, (c) => `⟨U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}⟩`);
 
+// Words as the server counts them for word links (Python's str.split): its whitespace, not JavaScript's
+// \s (which lacks U+001C-U+001F and U+0085 and has U+FEFF), so a link's index is the word shown.
+const SPACE = /[\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
+const words = (text) => text.split(SPACE).filter(Boolean);
+
 // The translation memory's proposal for an untouched sentence: English reviewed for the same Arabic
 // elsewhere in the transcript, sent in `previous` with the `memory` flag. Only a reviewer's save uses it.
 const proposal = (data) => (data.flags.includes("memory") && data.previous !== null ? data.previous : null);
@@ -75,7 +80,7 @@ function render(data) {
   const en = e.querySelector(".en");
   if (editing !== data.id) {
     en.replaceChildren();
-    data.en.split(/\s+/).filter(Boolean).forEach((word, i) => {
+    words(data.en).forEach((word, i) => {
       const span = el("span", "w", word);
       span.dataset.links = (linked.get(i) || []).join(" ");
       en.append(span, " ");
@@ -83,7 +88,7 @@ function render(data) {
   }
   const ar = e.querySelector(".ar");
   ar.replaceChildren();
-  data.ar.split(/\s+/).filter(Boolean).forEach((word, i) => {
+  words(data.ar).forEach((word, i) => {
     const span = el("span", "w", word);
     span.dataset.i = i;
     ar.append(span, " ");
