@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
-from pipeline.tools.bench import CONTESTANTS, ENGINE_CONTESTANTS
+from pipeline.tools.bench import BIG_CONTESTANTS, CONTESTANTS, ENGINE_CONTESTANTS
 from pipeline.tools.browser import chromium
 
 pytestmark = pytest.mark.slow  # the benchmark on every contestant
@@ -20,16 +20,28 @@ def table(report: str, header: str) -> list[list[str]]:
     return [[cell.strip() for cell in line.split("|")[1:-1]] for line in lines[1:] if "---" not in line]
 
 
-def test_bench_smoke_every_contestant_produces_the_same_tokens_and_a_report(tiny_model, tmp_path):
+def test_bench_smoke_every_contestant_produces_the_same_tokens_and_a_report(
+    tiny_model, tiny_aligner, tmp_path
+):
     out = tmp_path / "BENCHMARKS.md"
     options = ["--segments", "6", "--tokens", "3", "--beams", "2", "--agreement", "4", "--review", "30"]
-    options += ["--out", str(out), "--data", str(DATA)]
-    assert main(["bench", "--model", str(tiny_model), *options]) == 0
+    options += ["--out", str(out), "--data", str(DATA), "--repeat", "1"]
+    # The tiny aligner stands in for the tc-big model: translated by it, aligned by the tiny model.
+    assert main(["bench", "--model", str(tiny_model), "--big-model", str(tiny_aligner), *options]) == 0
     report = out.read_text(encoding="utf-8")
     rows = table(report, "| contestant |")
     assert [row[:3] for row in rows] == [[c, "2", "18"] for c in CONTESTANTS]
     assert all(float(row[3].replace(",", "")) > 0 for row in rows)
     assert "6 segments, 18 target tokens per contestant." in report
+    assert "The ct2 pipeline end to end against raw CTranslate2's throughput: " in report
+    big = table(
+        report, "| contestant | beam | target tokens | tokens/s | seconds | load s | peak MB | vs raw |"
+    )
+    assert [row[:3] for row in big] == [[c, "2", "18"] for c in BIG_CONTESTANTS]
+    assert big[-1][-1] == "1.0x"  # raw CTranslate2 against itself
+    (share,) = table(report, "| beam | end to end s | aligner share |")
+    assert share[0] == "2" and share[2].endswith("%")
+    assert "Each figure is the median of 1 interleaved run(s)." in report
     engines = table(report, "| engine |")
     assert [row[:3] for row in engines] == [[c, "2", "18"] for c in ENGINE_CONTESTANTS]
     assert engines[0][-1] == "-" and all(row[-1].endswith("%") for row in engines[1:])

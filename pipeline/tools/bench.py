@@ -32,6 +32,9 @@ from pipeline.readers import read_transcript
 from pipeline.records import Translation
 
 CONTESTANTS = ("naive", "hf", "ct2", "raw-ct2")
+# The tc-big arrangement (--big-model translates; --model, the opus-mt-ar-en architecture, aligns), the
+# same without the aligner (its share of the time), and raw CTranslate2 on the tc-big model.
+BIG_CONTESTANTS = ("tc-big", "tc-big-unaligned", "raw-ct2-big")
 ENGINE_CONTESTANTS = ("local", "ray-1", "ray-2")  # the engines on an archive: this process, Ray actors
 ARCHIVE_TRANSCRIPTS = 10
 # Inside the data folder (`--data`, by default this checkout's tests/data):
@@ -55,9 +58,12 @@ class Result:
 
 
 def write_interview(path: Path, segments: int, data: Path) -> Path:
-    """MGB-3 utterances laid end to end as one TSV: unpunctuated Egyptian Arabic, like ASR output."""
+    """MGB-3 utterances laid end to end as one TSV: unpunctuated Egyptian Arabic, like ASR output. Each
+    utterance once: the pipeline translates recurring Arabic once per run, which would give it less
+    work than the raw engine."""
     rows, clock = ["start\tend\ttext"], 0.0
-    for segment in read_transcript(data / INTERVIEW_DATA).segments[:segments]:
+    distinct = {segment.text: segment for segment in read_transcript(data / INTERVIEW_DATA).segments}
+    for segment in list(distinct.values())[:segments]:
         length = (segment.end or 0.0) - (segment.start or 0.0)
         rows.append(f"{clock:.3f}\t{clock + length:.3f}\t{segment.text}")
         clock += length
@@ -95,11 +101,12 @@ class CountingBackend:
 
 
 Work = Callable[[Path], int]  # translates a transcript file or a folder of them; returns target tokens
-Contestant = Callable[[str, int, int], AbstractContextManager[Work]]  # (model, beam, tokens) -> loaded work
+# (model, aligner, beam, tokens) -> loaded work; the aligner is a model folder, "none" or None (the default)
+Contestant = Callable[[str, str | None, int, int], AbstractContextManager[Work]]
 
 
 @contextmanager
-def _naive(model: str, beam: int, tokens: int) -> Iterator[Work]:
+def _naive(model: str, aligner: str | None, beam: int, tokens: int) -> Iterator[Work]:
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model)
@@ -128,7 +135,8 @@ def _pipeline(backend: str, engine: str = "local", workers: int | None = None) -
     database."""
 
     @contextmanager
-    def contestant(model: str, beam: int, tokens: int) -> Iterator[Work]:
+    def contestant(model: str, aligner: str | None, beam: int, tokens: int) -> Iterator[Work]:
+        from pipeline.aligner import AlignedTranslator, Unaligned
         from pipeline.engines import ClusterOptions
         from pipeline.output import OutputFolder
         from pipeline.readers import find_transcripts
@@ -140,6 +148,7 @@ def _pipeline(backend: str, engine: str = "local", workers: int | None = None) -
         job = Job(
             paths=(),
             model=model,
+            aligner=aligner,
             backend=backend,
             engine=engine,
             beam=beam,
@@ -150,12 +159,18 @@ def _pipeline(backend: str, engine: str = "local", workers: int | None = None) -
             review=False,
         )
         with open_translator(job) as loaded:
-            counting = CountingBackend(loaded)
+            # The tokens the translating model produced: an aligner re-cuts them into its own pieces.
+            translator: Any = loaded
+            if isinstance(loaded, AlignedTranslator | Unaligned):
+                counting = CountingBackend(loaded.translator)
+                loaded.translator = counting
+            else:
+                counting = translator = CountingBackend(loaded)
 
             def work(path: Path) -> int:
                 transcripts = [read_transcript(found) for found in find_transcripts([path])]
                 with tempfile.TemporaryDirectory() as out:
-                    run_archive(transcripts, counting, OutputFolder(Path(out)), job)
+                    run_archive(transcripts, translator, OutputFolder(Path(out)), job)
                 return counting.tokens
 
             yield work
@@ -164,28 +179,44 @@ def _pipeline(backend: str, engine: str = "local", workers: int | None = None) -
 
 
 @contextmanager
-def _raw_ct2(model: str, beam: int, tokens: int) -> Iterator[Work]:
+def _raw_ct2(model: str, aligner: str | None, beam: int, tokens: int) -> Iterator[Work]:
+    """CTranslate2 alone in its best layout on this machine: one single-threaded worker per core on the
+    shared weights, length-sorted batches of the pipeline's size all submitted ahead, attention
+    returned (the pipeline needs it), the same forced lengths."""
     import ctranslate2
 
-    from pipeline.backends.ct2 import cache_root, convert
+    from pipeline.backends.ct2 import cache_root, convert, thread_layout
+    from pipeline.backends.planning import HYPOTHESES_PER_BATCH
     from pipeline.models import resolve_model
+    from pipeline.settings import cpu_cores
 
     resolved = resolve_model(model)
     tokenizer = resolved.load_tokenizer()
-    translator = ctranslate2.Translator(str(convert(resolved, "int8", cache_root())), compute_type="int8")
+    workers, threads = thread_layout("cpu", None, cpu_cores())
+    translator = ctranslate2.Translator(
+        str(convert(resolved, "int8", cache_root())),
+        compute_type="int8",
+        inter_threads=workers,
+        intra_threads=threads,
+    )
+    size = max(1, HYPOTHESES_PER_BATCH // beam)
 
     def work(path: Path) -> int:
         segments = read_transcript(path).segments
         sources = [[*tokenizer.tokenize(segment.text), tokenizer.eos_token] for segment in segments]
         order = sorted(range(len(sources)), key=lambda i: -len(sources[i]))
-        produced = 0
-        for first in range(0, len(order), 32):
-            batch = [sources[i] for i in order[first : first + 32]]
-            results = translator.translate_batch(
-                batch, beam_size=beam, min_decoding_length=tokens, max_decoding_length=tokens
+        pending = [
+            translator.translate_batch(
+                [sources[i] for i in order[first : first + size]],
+                beam_size=beam,
+                min_decoding_length=tokens,
+                max_decoding_length=tokens,
+                return_attention=True,
+                asynchronous=True,
             )
-            produced += sum(len(result.hypotheses[0]) for result in results)
-        return produced
+            for first in range(0, len(order), size)
+        ]
+        return sum(len(result.result().hypotheses[0]) for batch in pending for result in batch)
 
     yield work
 
@@ -195,6 +226,9 @@ _CONTESTANTS: dict[str, Contestant] = {
     "hf": _pipeline("hf"),
     "ct2": _pipeline("ct2"),
     "raw-ct2": _raw_ct2,
+    "tc-big": _pipeline("ct2"),
+    "tc-big-unaligned": _pipeline("ct2"),
+    "raw-ct2-big": _raw_ct2,
     # The engines, on the same segments cut into an archive.
     "local": _pipeline("ct2"),
     "ray-1": _pipeline("ct2", "ray", workers=1),
@@ -332,12 +366,14 @@ def measure_review_app(sentences: int, browser_path: str, data: Path) -> ReviewT
     return ReviewTiming(sentences, ready, key_ms, save, sort)
 
 
-def run_contestant(contestant: str, model: str, beam: int, path: Path, tokens: int) -> Result:
+def run_contestant(
+    contestant: str, model: str, aligner: str | None, beam: int, path: Path, tokens: int
+) -> Result:
     """In the child process: load (timed apart), then the translation work."""
     from pipeline.readers import find_transcripts
 
     started = time.perf_counter()
-    with _CONTESTANTS[contestant](model, beam, tokens) as work:
+    with _CONTESTANTS[contestant](model, aligner, beam, tokens) as work:
         loaded = time.perf_counter()
         produced = work(path)
         finished = time.perf_counter()
@@ -346,31 +382,65 @@ def run_contestant(contestant: str, model: str, beam: int, path: Path, tokens: i
     return Result(contestant, beam, segments, produced, finished - loaded, loaded - started, peak)
 
 
+@dataclass(frozen=True)
+class Models:
+    """The model folders the contestants run: `model` (the opus-mt-ar-en architecture) and `big` (the
+    tc-big architecture; None: no tc-big contestants)."""
+
+    model: str
+    big: str | None = None
+
+    def of(self, contestant: str) -> tuple[str, str | None]:
+        """(translating model, aligner) of a contestant."""
+        if contestant not in BIG_CONTESTANTS:
+            return self.model, None
+        assert self.big is not None, "the tc-big contestants need --big-model"
+        return self.big, {"tc-big": self.model, "tc-big-unaligned": "none"}.get(contestant)
+
+
 def run_all(
-    model: str, segments: int, tokens: int, beams: Sequence[int], contestants: Sequence[str], data: Path
+    models: Models,
+    segments: int,
+    tokens: int,
+    beams: Sequence[int],
+    contestants: Sequence[str],
+    data: Path,
+    repeat: int = 1,
 ) -> list[Result]:
-    results = []
+    """Every contestant at every beam, `repeat` times interleaved (contestant after contestant, round
+    after round, so a slow minute of the machine hits all of them alike); each result is the run with
+    the median time."""
+    runs: dict[tuple[str, int], list[Result]] = {}
     with tempfile.TemporaryDirectory() as folder:
         interview = write_interview(Path(folder) / "interview.tsv", segments, data)
         archive = write_archive(Path(folder) / "archive", segments, ARCHIVE_TRANSCRIPTS, data)
         for beam in beams:
-            for contestant in contestants:
-                job = {
-                    "contestant": contestant,
-                    "model": model,
-                    "beam": beam,
-                    "path": str(archive if contestant in ENGINE_CONTESTANTS else interview),
-                    "tokens": tokens,
-                }
-                result = Result(**_child(job))
-                if result.tokens != result.segments * tokens:
-                    raise RuntimeError(
-                        f"{contestant} (beam {beam}) produced {result.tokens} tokens, not the forced "
-                        f"{result.segments} x {tokens}: the contestants would not do the same work"
-                    )
-                results.append(result)
-                print(_row(result, None), file=sys.stderr, flush=True)
-    return results
+            for _ in range(repeat):
+                for contestant in contestants:
+                    model, aligner = models.of(contestant)
+                    job = {
+                        "contestant": contestant,
+                        "model": model,
+                        "aligner": aligner,
+                        "beam": beam,
+                        "path": str(archive if contestant in ENGINE_CONTESTANTS else interview),
+                        "tokens": tokens,
+                    }
+                    result = Result(**_child(job))
+                    if result.tokens != result.segments * tokens:
+                        raise RuntimeError(
+                            f"{contestant} (beam {beam}) produced {result.tokens} tokens, not the forced "
+                            f"{result.segments} x {tokens}: the contestants would not do the same work"
+                        )
+                    runs.setdefault((contestant, beam), []).append(result)
+                    print(_row(result, None), file=sys.stderr, flush=True)
+    return [median(found) for found in runs.values()]
+
+
+def median(results: Sequence[Result]) -> Result:
+    """The run with the median time (the lower middle one of an even count)."""
+    ordered = sorted(results, key=lambda result: result.seconds)
+    return ordered[(len(ordered) - 1) // 2]
 
 
 def _child(job: dict[str, Any]) -> Any:
@@ -447,37 +517,89 @@ def _engine_section(results: Sequence[Result]) -> list[str]:
     return lines
 
 
+def ceiling_ratios(results: Sequence[Result], pipeline: str, raw: str) -> str:
+    """The pipeline's throughput over raw CTranslate2's, per beam: what the pipeline costs on top of the
+    engine's best."""
+    ratios = []
+    for beam in sorted({r.beam for r in results}, reverse=True):
+        ours = next((r for r in results if r.contestant == pipeline and r.beam == beam), None)
+        best = next((r for r in results if r.contestant == raw and r.beam == beam), None)
+        if ours and best:
+            ratios.append(f"{ours.tokens_per_second / best.tokens_per_second:.2f} at beam {beam}")
+    return ", ".join(ratios)
+
+
+def _big_section(results: Sequence[Result], models: Models, repeat: int) -> list[str]:
+    if not results:
+        return []
+    lines = [
+        "",
+        "## tc-big translating, opus-mt-ar-en aligning (the default arrangement)",
+        "",
+        f"`tc-big` is the pipeline end to end with `{models.big}` (the tc-big architecture: d_model 1024,",
+        f"16 heads, FFN 4096, 6 + 6 layers) translating and `{models.model}` (opus-mt-ar-en's) aligning: its",
+        "English teacher-forced through the aligner, whose alignment head gives spans and word links.",
+        "`tc-big-unaligned` is the same with `--aligner none`, so the aligner's share of the time is",
+        "1 - unaligned / aligned. `raw-ct2-big` is CTranslate2 alone on the tc-big model in its best layout.",
+        "Targets: end to end under 75 s at beam 4 and under 30 s greedy, the aligner at most 15% of the",
+        "time at beam 4, peak memory under 2 GB with both models loaded.",
+        "",
+        "| contestant | beam | target tokens | tokens/s | seconds | load s | peak MB | vs raw |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for result in results:
+        raw = next((r for r in results if r.contestant == "raw-ct2-big" and r.beam == result.beam), None)
+        lines.append(_row(result, raw))
+    lines += ["", "| beam | end to end s | aligner share | peak MB |", "|---|---|---|---|"]
+    for beam in sorted({r.beam for r in results}, reverse=True):
+        aligned = next((r for r in results if r.contestant == "tc-big" and r.beam == beam), None)
+        unaligned = next((r for r in results if r.contestant == "tc-big-unaligned" and r.beam == beam), None)
+        if aligned:
+            share = f"{1 - unaligned.seconds / aligned.seconds:.0%}" if unaligned else "-"
+            lines.append(f"| {beam} | {aligned.seconds:.1f} | {share} | {aligned.peak_mb:,.0f} |")
+    lines += ["", f"Each figure is the median of {repeat} interleaved run(s)."]
+    return lines
+
+
 def report(
     results: Sequence[Result],
     agreements: Sequence[Agreement],
-    model: str,
+    models: Models,
     tokens: int,
     review: Sequence[ReviewTiming] | None = None,
+    repeat: int = 1,
 ) -> str:
     lines = [
         "# Benchmarks",
         "",
         f"Written by `make bench` (`python -m pipeline bench`). Machine: {machine()}.",
         "",
-        f"Model: `{model}`. Every contestant produces exactly {tokens} target tokens per segment (forced",
-        "lengths), so the work is identical; tokens/s counts target tokens over the translation work.",
+        f"Model: `{models.model}`. Every contestant produces exactly {tokens} target tokens per segment",
+        "(forced lengths), so the work is identical; tokens/s counts target tokens over the translation",
+        "work.",
         "For the pipelines that work is end to end: reading the transcript, units, translation with",
         "attention and log-probabilities, alignment, and writing every output format. Load is model loading",
         "(and, for ct2, finding or making the converted model). Peak is the contestant process's peak RSS.",
-        "Raw CTranslate2 is one `translate_batch` call per length-sorted batch of 32 with CTranslate2's",
-        "default threads; the ct2 backend runs one single-threaded worker per core on the shared weights.",
+        "Raw CTranslate2 is the engine alone in its best layout, the one the ct2 backend uses: one",
+        "single-threaded worker per core on the shared weights, length-sorted batches of the pipeline's",
+        "size all submitted ahead, attention returned.",
+        f"Each figure is the median of {repeat} interleaved run(s).",
         "",
         "| contestant | beam | target tokens | tokens/s | seconds | load s | peak MB | vs naive |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    single = [r for r in results if r.contestant not in ENGINE_CONTESTANTS]
+    single = [r for r in results if r.contestant in CONTESTANTS]
     for beam in sorted({r.beam for r in single}, reverse=True):
         group = [r for r in single if r.beam == beam]
         baseline = next((r for r in group if r.contestant == "naive"), None)
         lines += [_row(r, baseline) for r in group]
     segments = results[0].segments if results else 0
     lines += ["", f"{segments} segments, {segments * tokens:,} target tokens per contestant."]
+    ratios = ceiling_ratios(single, "ct2", "raw-ct2")
+    if ratios:
+        lines += ["", f"The ct2 pipeline end to end against raw CTranslate2's throughput: {ratios}."]
     lines += _engine_section([r for r in results if r.contestant in ENGINE_CONTESTANTS])
+    lines += _big_section([r for r in results if r.contestant in BIG_CONTESTANTS], models, repeat)
     lines += [
         "",
         "## CTranslate2 against transformers float32 (greedy, unforced, Tatoeba Arabic sentences)",
@@ -518,22 +640,33 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             print(json.dumps([asdict(agreement) for agreement in agreements]))
         else:
             result = run_contestant(
-                job["contestant"], job["model"], job["beam"], Path(job["path"]), job["tokens"]
+                job["contestant"],
+                job["model"],
+                job.get("aligner"),
+                job["beam"],
+                Path(job["path"]),
+                job["tokens"],
             )
             print(json.dumps(asdict(result)))
         return 0
-    known = CONTESTANTS + ENGINE_CONTESTANTS
-    contestants = [name for name in args.contestants.split(",") if name] or list(known)
+    known = CONTESTANTS + ENGINE_CONTESTANTS + BIG_CONTESTANTS
+    every = [name for name in known if args.big_model or name not in BIG_CONTESTANTS]
+    contestants = [name for name in args.contestants.split(",") if name] or every
     unknown = set(contestants) - set(known)
     if unknown:
         parser.error(f"unknown contestant(s) {', '.join(sorted(unknown))}; choose from {', '.join(known)}")
+    if set(contestants) & set(BIG_CONTESTANTS) and not args.big_model:
+        parser.error(f"{', '.join(BIG_CONTESTANTS)} need --big-model (make random-model SIZE=big)")
     if not (args.data / INTERVIEW_DATA).is_file():
         parser.error(f"no {INTERVIEW_DATA} in {args.data}: give the test data folder with --data")
     beams = [int(beam) for beam in args.beams.split(",")]
-    results = run_all(args.model, args.segments, args.tokens, beams, contestants, args.data)
+    models = Models(args.model, args.big_model)
+    results = run_all(models, args.segments, args.tokens, beams, contestants, args.data, args.repeat)
     agreement_job = {"model": args.model, "agreement": args.agreement, "data": str(args.data)}
     agreements = [Agreement(**a) for a in _child(agreement_job)]
     review = _review_timings([int(n) for n in args.review.split(",") if n.strip()], args.data)
-    args.out.write_text(report(results, agreements, args.model, args.tokens, review), encoding="utf-8")
+    args.out.write_text(
+        report(results, agreements, models, args.tokens, review, args.repeat), encoding="utf-8"
+    )
     print(f"Wrote {args.out}")
     return 0

@@ -30,6 +30,14 @@ def register(commands: Any) -> None:
         help="the test data folder: MGB-3 utterances for the interview, Tatoeba sentences for agreement "
         "(default: tests/data of this checkout)",
     )
+    bench.add_argument(
+        "--big-model",
+        help="a tc-big architecture folder (random-model --size big): adds the tc-big contestants, aligned "
+        "by --model",
+    )
+    bench.add_argument(
+        "--repeat", type=int, default=1, help="interleaved runs per contestant; the median is kept"
+    )
     bench.add_argument("--segments", type=int, default=1000)
     bench.add_argument("--tokens", type=int, default=13, help="target tokens per segment")
     bench.add_argument("--beams", default="4,1")
