@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +71,7 @@ class Summary:
     seconds: float = 0.0
     failures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    verb: str = "Translated"  # what the run did, as its first line says
 
     def add(self, aligned: AlignedTranscript) -> None:
         self.files += 1
@@ -84,7 +85,7 @@ class Summary:
 
     def format(self) -> str:
         lines = [
-            f"Translated {self.files} transcript(s) in {self.seconds:.1f} s: "
+            f"{self.verb} {self.files} transcript(s) in {self.seconds:.1f} s: "
             f"{self.segments} segments -> {self.sentences} English sentences, "
             f"{self.flagged} flagged for review."
         ]
@@ -149,29 +150,46 @@ def run_archive(
     total = sum(len(model_inputs(units)) for _, units in planned)  # what the model gets
     with tqdm(total=total, unit="unit", desc="translating", file=sys.stderr, dynamic_ncols=True) as bar:
         for aligned in translate_archive(planned, cached, bar.update):
-            transcript = aligned.transcript
-            try:
-                written = output.write(aligned, job.formats, manifest)
-            except OSError as error:  # a full disk, a read-only folder: this transcript's error
-                summary.fail(InputError(transcript.source, f"its outputs cannot be written: {error}"))
-                continue
-            if store is not None:
-                try:
-                    terms = glossary_for(transcript.source, list(glossary))
-                except InputError as error:  # the transcript's own glossary: reported, the shared one used
-                    summary.fail(error)
-                    terms = list(glossary)
-                kept = store.sync(aligned, terms)
-                if kept:
-                    summary.notes.append(f"{transcript.name}: {kept} sentence(s) keep their reviewed English")
-            summary.add(aligned)
-            if len(written) < len(job.formats):
-                summary.notes.append(f"{transcript.name}: no times in the input, so no subtitle files")
-            tqdm.write(f"{transcript.source} -> {output.transcript_folder(transcript)}", file=sys.stderr)
+            deliver(aligned, output, job.formats, manifest, store, glossary, summary)
     if cached.counts.cached:
         done = cached.counts.cached + cached.counts.translated
         summary.notes.append(f"{cached.counts.cached} of {done} units came from the translation cache")
     return summary
+
+
+def deliver(
+    aligned: AlignedTranscript,
+    output: OutputFolder,
+    formats: Sequence[str],
+    manifest: Mapping[str, object],
+    store: ReviewStore | None,
+    glossary: Sequence[Term],
+    summary: Summary,
+) -> None:
+    """An aligned transcript's output files and manifest, its rows in the review database (reviewed work
+    kept) and its count in the summary: what `translate` and `align` both write, one way. Outputs that
+    cannot be written are this transcript's error, not the run's."""
+    from tqdm import tqdm
+
+    transcript = aligned.transcript
+    try:
+        written = output.write(aligned, formats, manifest)
+    except OSError as error:  # a full disk, a read-only folder: this transcript's error
+        summary.fail(InputError(transcript.source, f"its outputs cannot be written: {error}"))
+        return
+    if store is not None:
+        try:
+            terms = glossary_for(transcript.source, list(glossary))
+        except InputError as error:  # the transcript's own glossary: reported, the shared one used
+            summary.fail(error)
+            terms = list(glossary)
+        kept = store.sync(aligned, terms)
+        if kept:
+            summary.notes.append(f"{transcript.name}: {kept} sentence(s) keep their reviewed English")
+    summary.add(aligned)
+    if len(written) < len(formats):
+        summary.notes.append(f"{transcript.name}: no times in the input, so no subtitle files")
+    tqdm.write(f"{transcript.source} -> {output.transcript_folder(transcript)}", file=sys.stderr)
 
 
 def aligner_record(model: ResolvedModel | None) -> dict[str, str] | None:
