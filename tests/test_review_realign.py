@@ -16,11 +16,14 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from pipeline.aligner import load_aligner, realign, realign_many
 from pipeline.cli import main
+from pipeline.models import resolve_model
 from pipeline.output import OutputFolder
 from pipeline.review.app import create_app
 from pipeline.review.realign import BY_LENGTH, NO_RECORD, Realigner
 from pipeline.review.store import UNALIGNED_EDIT, ReviewStore
+from pipeline.settings import Placement
 from pipeline.tools.browser import serving
 from tests.conftest import DATA
 from tests.review_helpers import aligned, with_aligner
@@ -257,3 +260,20 @@ def test_loading_the_aligner_holds_up_no_other_request(out, monkeypatch):
             release.set()
             saved = edit.result(timeout=30)
     assert (saved["en"], saved["realign_note"]) == ("Welcome, all of you.", "the test held the aligner back")
+
+
+def test_edits_aligned_together_get_what_each_gets_alone(tiny_aligner):
+    """import-review aligns a file's changed English in batches; each sentence gets what it would alone."""
+    aligner = load_aligner("ct2", resolve_model(str(tiny_aligner)), Placement(device="cpu"))
+    pairs = [
+        ("مرحبا بكم في البرنامج.", "Welcome to the programme."),
+        ("نعم.", ""),
+        ("شكرا لكم جميعا على الحضور اليوم.", "Thank you all for coming today, it was a pleasure."),
+        ("نعم.", "Yes."),
+        ("هل أنت من دبي؟", "Are you from Dubai?"),
+    ]
+    together = realign_many(aligner, pairs, batch_size=2)
+    alone = [realign(aligner, ar, en) for ar, en in pairs]
+    assert [(s.en, s.links, s.flags) for s in together] == [(s.en, s.links, s.flags) for s in alone]
+    assert [s.confidence for s in together] == pytest.approx([s.confidence for s in alone], abs=1e-4)
+    assert together[1].flags == ("empty",) and together[1].links == ()
