@@ -312,7 +312,7 @@ def create_app(out: Path, *, host: str = "127.0.0.1", port: int | None = None) -
         try:
             # The aligner runs first, off the event loop and outside the database transaction.
             alignment = None
-            if "en" in fields:
+            if "en" in fields and fields.get("status", STATUSES[0]) in STATUSES:  # else refused below
                 alignment = await run_in_threadpool(
                     edit_alignment, store, realigner, name, sentence_id, revision, fields["en"]
                 )
