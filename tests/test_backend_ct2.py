@@ -104,3 +104,51 @@ def test_the_ct2_backend_runs_without_torch_once_the_model_is_converted(tiny_mod
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+class GPUWithoutItsLibraries:
+    """ctranslate2 on a machine with a GPU whose CUDA libraries do not fit CTranslate2's wheel (seen on
+    a CUDA 13 machine): a translator loads on the GPU, and its first translation fails."""
+
+    def __init__(self, real):
+        self.real = real
+
+    def get_cuda_device_count(self) -> int:
+        return 1
+
+    def Translator(self, path, device="cpu", **options):
+        if device != "cuda":
+            return self.real.Translator(path, device=device, **options)
+
+        class Unusable:
+            def translate_batch(self, *args, **kwargs):
+                raise RuntimeError("Library libcublas.so.12 is not found or cannot be loaded")
+
+        return Unusable()
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+@pytest.mark.slow
+def test_a_gpu_ctranslate2_cannot_use_is_one_line_or_the_cpu_with_auto(
+    tiny_model, tmp_path, monkeypatch, capsys
+):
+    import pipeline.backends.ct2 as ct2
+    from pipeline.cli import main
+
+    monkeypatch.setattr(ct2, "ctranslate2", GPUWithoutItsLibraries(ct2.ctranslate2))
+    transcript = tmp_path / "talk.txt"
+    transcript.write_text("مرحبا بكم في البرنامج.\n", encoding="utf-8")
+    command = ["translate", str(transcript), "--model", str(tiny_model)]
+
+    assert main([*command, "--out", str(tmp_path / "cuda"), "--device", "cuda"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error[-1].startswith("error: CTranslate2 ") and "libcublas.so.12" in error[-1]
+    assert "--device cpu" in error[-1] and "Traceback" not in "\n".join(error)
+    assert not (tmp_path / "cuda" / "talk").exists()
+
+    assert main([*command, "--out", str(tmp_path / "auto"), "--device", "auto"]) == 0
+    said = capsys.readouterr().err
+    assert "warning: CTranslate2 " in said and "translating on the CPU" in said
+    assert (tmp_path / "auto" / "talk" / "talk.aligned.jsonl").is_file()

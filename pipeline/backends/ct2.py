@@ -16,8 +16,10 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sys
 from collections import deque
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +44,7 @@ class CT2Translator:
         tokenizer = model.load_tokenizer()
         self.tokenizer = tokenizer
         self.aligned_by: ResolvedModel | None = model
-        self.device = resolve_device(placement.device, ctranslate2.get_cuda_device_count() > 0)
-        self.compute_type = placement.compute_type or ("float16" if self.device == "cuda" else "int8")
+        self.device, self.compute_type, self.workers, self.translator = open_translator(model, placement)
         self.name = f"{model.label} (ctranslate2 {self.compute_type})"
         self.decoding = decoding
         self.signature = output_signature(
@@ -51,18 +52,6 @@ class CT2Translator:
         )
         self.planner = make_planner(model, tokenizer, decoding, placement)
         self.target_prefix = self.planner.target_prefix
-        converted = convert(model, self.compute_type, cache_root())
-        self.workers, threads = thread_layout(self.device, placement.workers, cpu_cores())
-        try:
-            self.translator = ctranslate2.Translator(
-                str(converted),
-                device=self.device,
-                compute_type=self.compute_type,
-                inter_threads=self.workers,
-                intra_threads=threads,
-            )
-        except ValueError as error:  # e.g. a --compute-type this device does not support
-            raise ModelNotAvailable(f"CTranslate2 cannot run the model as asked: {error}") from None
 
     def run(self, batches: Sequence[Batch]) -> Iterator[list[Translation]]:
         """Batches are submitted ahead to CTranslate2's workers, which run them at once on the shared
@@ -156,6 +145,40 @@ class CT2Translator:
                 )
             )
         return translations
+
+
+def open_translator(model: ResolvedModel, placement: Placement) -> tuple[str, str, int, Any]:
+    """(device, compute type, workers, CTranslate2 translator) for `placement`. CTranslate2's wheels are
+    built for one CUDA major version and load its libraries only when they first translate, so a GPU
+    is tried with one token first: on a machine whose CUDA libraries do not fit (e.g. only CUDA 13's
+    cuBLAS), `--device auto` goes on on the CPU with a warning, and `--device cuda` stops with one line."""
+    device = resolve_device(placement.device, ctranslate2.get_cuda_device_count() > 0)
+    compute_type = placement.compute_type or ("float16" if device == "cuda" else "int8")
+    workers, threads = thread_layout(device, placement.workers, cpu_cores())
+    try:
+        translator = ctranslate2.Translator(
+            str(convert(model, compute_type, cache_root())),
+            device=device,
+            compute_type=compute_type,
+            inter_threads=workers,
+            intra_threads=threads,
+        )
+        if device == "cuda":
+            translator.translate_batch([["</s>"]], max_decoding_length=1)
+    except ValueError as error:  # e.g. a --compute-type this device does not support
+        raise ModelNotAvailable(f"CTranslate2 cannot run the model as asked: {error}") from None
+    except RuntimeError as error:  # the GPU's libraries (e.g. "libcublas.so.12 is not found")
+        problem = (
+            f"CTranslate2 {ctranslate2.__version__} cannot use the GPU here ({error}); it needs the CUDA "
+            "libraries it was built for (pip install nvidia-cublas-cu12 for CUDA 12)"
+        )
+        if placement.device != "auto":
+            raise ModelNotAvailable(
+                f"{problem}. Use --device cpu, or --backend hf for PyTorch's CUDA"
+            ) from None
+        print(f"warning: {problem}; translating on the CPU", file=sys.stderr)
+        return open_translator(model, replace(placement, device="cpu"))
+    return device, compute_type, workers, translator
 
 
 def thread_layout(device: str, workers: int | None, cores: int) -> tuple[int, int]:
