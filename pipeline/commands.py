@@ -1,5 +1,5 @@
-"""The runtime's commands: `translate` and `models`. Their arguments become plain values (a
-`pipeline.run.Job`), and `pipeline.run` does the work."""
+"""The runtime's commands: `translate`, `align` and `models`. Their arguments become plain values (a
+`pipeline.run.Job` or `AlignJob`), and `pipeline.run` does the work."""
 
 from __future__ import annotations
 
@@ -97,6 +97,56 @@ def register(commands: Subcommands) -> None:
     )
     translate.set_defaults(run=_translate)
 
+    align = commands.add_parser(
+        "align",
+        help="align English from elsewhere (a translator, another system) to its Arabic, for review",
+        description="Pairs English that came from elsewhere with its Arabic transcript and writes what "
+        "translate writes (output files, manifest, review database), so a reviewer checks it the same way.",
+    )
+    align.add_argument(
+        "arabic",
+        type=Path,
+        metavar="ARABIC_FILE",
+        help="the Arabic transcript (any input format), or a bilingual .tsv with an English column",
+    )
+    align.add_argument(
+        "english",
+        type=Path,
+        nargs="?",
+        metavar="ENGLISH_FILE",
+        help="English subtitles (.srt, .vtt; matched to the Arabic cues by time) or a .txt with one line "
+        "per Arabic segment; leave out for a bilingual .tsv",
+    )
+    align.add_argument("--out", type=Path, default=Path("output"), help="output folder (default: output)")
+    align.add_argument(
+        "--aligner",
+        default=DEFAULT_ALIGNER,
+        help="the model the English is forced through (preset name, hub id or folder; "
+        f"default: {DEFAULT_ALIGNER})",
+    )
+    align.add_argument(
+        "--backend",
+        choices=tuple(BACKENDS),
+        default="ct2",
+        help="ct2 (CTranslate2, default) or hf (transformers)",
+    )
+    align.add_argument("--device", choices=("auto", "cpu", "cuda"), default=Placement.device)
+    align.add_argument(
+        "--formats", default=",".join(WRITERS), help=f"comma-separated, from {','.join(WRITERS)}"
+    )
+    align.add_argument(
+        "--glossary",
+        type=Path,
+        default=None,
+        help="a TSV of Arabic terms and their English renderings (default: models/glossary.tsv if there)",
+    )
+    align.add_argument(
+        "--replace",
+        action="store_true",
+        help="a transcript named like one already in --out but read from another file replaces it",
+    )
+    align.set_defaults(run=_align)
+
     models = commands.add_parser("models", help="list or download the model presets in models/")
     models_commands = models.add_subparsers(dest="models_command", required=True)
     models_commands.add_parser("list", help="presets, and where each one's weights are").set_defaults(
@@ -110,10 +160,7 @@ def register(commands: Subcommands) -> None:
 def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from pipeline.run import Job, translate
 
-    formats = tuple(name.strip() for name in args.formats.split(",") if name.strip())
-    unknown = sorted(set(formats) - set(WRITERS))
-    if unknown:
-        parser.error(f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(WRITERS)}")
+    formats = _formats(args.formats, parser)
     sizes = (args.beam, args.batch_size, args.workers, args.worker_cpus)
     if any(size is not None and size < 1 for size in sizes) or args.token_budget < 8:
         parser.error(
@@ -144,6 +191,37 @@ def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     summary = translate(job)
     print(summary.format())
     return 1 if summary.failures else 0
+
+
+def _align(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from pipeline.run import AlignJob, align_english
+
+    if args.aligner in ("self", "none"):
+        parser.error(
+            f"align forces the English through a model: --aligner names one (default {DEFAULT_ALIGNER})"
+        )
+    job = AlignJob(
+        arabic=args.arabic,
+        english=args.english,
+        out=args.out,
+        aligner=args.aligner,
+        backend=args.backend,
+        placement=Placement(device=args.device),
+        formats=_formats(args.formats, parser),
+        glossary=args.glossary,
+        replace=args.replace,
+    )
+    summary = align_english(job)
+    print(summary.format())
+    return 1 if summary.failures else 0
+
+
+def _formats(value: str, parser: argparse.ArgumentParser) -> tuple[str, ...]:
+    formats = tuple(name.strip() for name in value.split(",") if name.strip())
+    unknown = sorted(set(formats) - set(WRITERS))
+    if unknown:
+        parser.error(f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(WRITERS)}")
+    return formats
 
 
 def _models_list(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

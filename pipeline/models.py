@@ -183,10 +183,16 @@ def resolve_aligner(choice: str | None, translator: ResolvedModel) -> ResolvedMo
             f"(--aligner self uses {translator.label}'s own attention, untrained for alignment; "
             "--aligner none gives sentence spans by length and no word links)"
         ) from None
+    return able_to_align(aligner, choice, f"{DEFAULT_ALIGNER}, self or none")
+
+
+def able_to_align(aligner: ResolvedModel, choice: str, instead: str = DEFAULT_ALIGNER) -> ResolvedModel:
+    """`aligner`, unless its preset says its attention was not trained for alignment: then a
+    ModelNotAvailable that names what to use `instead`."""
     if aligner.alignment == "untrained":
         raise ModelNotAvailable(
             f"{choice} cannot align: its attention was not trained for alignment (its preset says so); "
-            f"use --aligner {DEFAULT_ALIGNER}, self or none"
+            f"use --aligner {instead}"
         )
     return aligner
 

@@ -1,11 +1,13 @@
 """Runs an archive, the one place the stages are wired: read -> units -> translate -> align -> write ->
 review database. `translate(job)` is what `python -m pipeline translate` does; the bench calls
-`open_translator` and `run_archive` itself, to time loading apart from the work. Each stage stays
-importable alone.
+`open_translator` and `run_archive` itself, to time loading apart from the work. `align_english(job)`
+is `python -m pipeline align`: English from elsewhere takes the model's place, and `deliver` writes
+both kinds of transcript the same way. Each stage stays importable alone.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import time
@@ -24,7 +26,15 @@ from pipeline.cache import CachedTranslator, TranslationCache
 from pipeline.engines import ClusterOptions, open_engine
 from pipeline.errors import InputError, UserError
 from pipeline.glossary import Term, glossary_for, read_glossary
-from pipeline.models import DEFAULT_PRESET, ResolvedModel, models_folder, resolve_aligner, resolve_model
+from pipeline.models import (
+    DEFAULT_ALIGNER,
+    DEFAULT_PRESET,
+    ResolvedModel,
+    able_to_align,
+    models_folder,
+    resolve_aligner,
+    resolve_model,
+)
 from pipeline.output import OutputFolder
 from pipeline.readers import READERS, find_transcripts, read_transcript
 from pipeline.records import AlignedSentence, AlignedTranscript, Transcript, Translation, Unit
@@ -113,6 +123,66 @@ def translate(job: Job) -> Summary:
             run_archive(transcripts, translator, output, job, glossary, summary)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+@dataclass(frozen=True)
+class AlignJob:
+    """One `align` run, as plain values; every default is the CLI's."""
+
+    arabic: Path
+    english: Path | None = None  # None: the English column of a bilingual TSV (`arabic`)
+    out: Path = Path("output")
+    aligner: str = DEFAULT_ALIGNER  # a preset name, hub id or folder
+    backend: str = "ct2"
+    placement: Placement = Placement()
+    formats: tuple[str, ...] = tuple(WRITERS)
+    glossary: Path | None = None  # None: models/glossary.tsv when there
+    replace: bool = False  # as Job.replace
+
+
+def align_english(job: AlignJob) -> Summary:
+    """English from elsewhere, aligned to its Arabic and written as `translate` writes a transcript:
+    the output files, the manifest and the review database's rows. Every bad pair, and a model that
+    cannot align, is a UserError before anything is written."""
+    from tqdm import tqdm
+
+    from pipeline.aligner import load_aligner
+    from pipeline.given import align_given, read_given
+
+    started = time.perf_counter()
+    summary = Summary(verb="Aligned")
+    glossary = shared_glossary(job.glossary)
+    given = read_given(job.arabic, job.english)
+    output = OutputFolder(job.out)
+    output.transcript_folder(given.transcript)  # a name that gives no folder is refused now
+    summary.notes.extend(given.notes)
+    model = able_to_align(resolve_model(job.aligner), job.aligner)
+    aligner = load_aligner(job.backend, model, job.placement)
+    manifest = {
+        "pipeline": __version__,
+        "translator": f"given English ({given.english.name})",
+        "signature": {
+            "english": {"file": given.english.name, "sha256": file_sha256(given.english)},
+            "aligner": json.loads(aligner.signature),
+        },
+        "aligner": aligner_record(model),
+    }
+    with output.lock():
+        store = ReviewStore(output.review_database)
+        store.claim(given.transcript.name, Path(given.transcript.source), job.replace)
+        with tqdm(total=len(given.pairs), unit="unit", desc="aligning", file=sys.stderr) as bar:
+            aligned = align_given(given, aligner, bar.update)
+        deliver(aligned, output, job.formats, manifest, store, glossary, summary)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def open_translator(job: Job) -> AbstractContextManager[Translator]:
