@@ -67,7 +67,7 @@ def test_self_and_the_same_model_as_aligner_give_identical_outputs(tiny_model, t
     def command(out: str) -> list[str]:
         return [
             "translate",
-            str(DATA / "tor_animation"),
+            str(DATA / "tor_animation" / "Tor_animation.ar.srt"),
             "--model",
             str(tiny_model),
             "--backend",
@@ -112,7 +112,7 @@ def test_english_in_another_vocabulary_is_re_tokenised_and_keeps_each_words_log_
 def test_a_run_aligned_by_another_model_keeps_every_output_and_the_invariant(
     tiny_model, tiny_aligner, tmp_path
 ):
-    source = DATA / "tor_animation"
+    source = DATA / "tor_animation" / "Tor_animation.ar.srt"
     out = tmp_path / "out"
     command = ["translate", str(source), "--model", str(tiny_model), "--out", str(out), "--beam", "2"]
     assert main(command) == 0
@@ -135,7 +135,7 @@ def test_a_run_aligned_by_another_model_keeps_every_output_and_the_invariant(
 def test_a_change_of_aligner_aligns_again_rather_than_reading_the_cache(
     tiny_model, tiny_aligner, tmp_path, capsys
 ):
-    source = DATA / "tor_animation"
+    source = DATA / "tor_animation" / "Tor_animation.ar.srt"
     command = ["translate", str(source), "--model", str(tiny_model), "--out", str(tmp_path), "--beam", "1"]
     assert main(command) == 0
     capsys.readouterr()
@@ -146,7 +146,7 @@ def test_a_change_of_aligner_aligns_again_rather_than_reading_the_cache(
 
 
 def test_aligner_none_gives_spans_by_length_and_no_word_links(tiny_model, tmp_path):
-    source = DATA / "tor_animation"
+    source = DATA / "tor_animation" / "Tor_animation.ar.srt"
     command = ["translate", str(source), "--model", str(tiny_model), "--out", str(tmp_path), "--beam", "1"]
     assert main([*command, "--aligner", "none", "--formats", "jsonl"]) == 0
     rows = (tmp_path / "Tor_animation.ar" / "Tor_animation.ar.aligned.jsonl").read_text(encoding="utf-8")
