@@ -22,7 +22,7 @@ from pipeline.align import align_unit, join_units
 from pipeline.arabic import Boundary, boundary_after, segment_words
 from pipeline.errors import InputError, UserError
 from pipeline.pairing import Cues, any_overlap, match
-from pipeline.readers import read_transcript
+from pipeline.readers import read_transcript, timing_warnings
 from pipeline.readers.common import decode, strip_markup
 from pipeline.readers.tsv import COLUMN_NAMES, read_tsv
 from pipeline.records import AlignedSentence, AlignedTranscript, Segment, Transcript, Unit
@@ -83,7 +83,7 @@ def read_given(arabic: Path, english: Path | None = None) -> Given:
         pairs = one_each(transcript, english_lines(english, transcript))
     else:
         cues = read_transcript(english)
-        notes.extend(cues.warnings)
+        notes.extend(timing_warnings(english, cues.segments))  # not the readers' notes on Arabic
         pairs, note = by_time(transcript, cues.segments, english)
         notes.append(note)
     return Given(transcript, english, tuple(joined_where_no_arabic(transcript, pairs)), tuple(notes))

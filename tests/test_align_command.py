@@ -145,12 +145,17 @@ def test_a_rerun_keeps_what_the_reviewer_did(tmp_path, tiny_aligner, capsys):
 
 
 @pytest.mark.slow
-def test_the_cross_timed_tor_subtitles_are_matched_cue_group_to_cue_group(tmp_path, tiny_aligner):
+def test_the_cross_timed_tor_subtitles_are_matched_cue_group_to_cue_group(tmp_path, tiny_aligner, capsys):
     """The Arabic is timed to an Arabic voice-over (up to 4 s from the English) and has a cue, the
     translator's credit, that the English lacks."""
     arabic, english = TOR / "Tor_animation.ar.srt", TOR / "Tor_animation.en.srt"
     out = tmp_path / "out"
     assert align(arabic, english, aligner=tiny_aligner, out=out, backend="ct2") == 0
+    notes = [line for line in capsys.readouterr().out.splitlines() if "note:" in line]
+    assert notes == [
+        "  note: Tor_animation.en.srt: 35 English cues matched to 36 Arabic cues by time and length in 35 "
+        "groups (34 one to one, 1 many Arabic to one English)"
+    ]
     cues = read_transcript(english).segments
     rows = check_alignment(out, "Tor_animation.ar", arabic, [cue.text for cue in cues])
     by_cue = [[] for _ in cues]  # the records each English cue's words went to
