@@ -13,7 +13,7 @@ INPUT ?= transcripts
 OUT ?= output
 ARGS ?=
 
-.PHONY: translate test test-fast lint demo review export models random-model bench clean delete-reviews
+.PHONY: translate align test test-fast lint demo review export models random-model bench clean delete-reviews
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,13 @@ $(RAY_STAMP): $(STAMP)
 # make translate [ENGINE=ray] [ARGS="--ray-address 10.0.0.5:6379 --workers 8"]
 translate: $(STAMP) $(if $(filter ray,$(ENGINE)),$(RAY_STAMP))
 	$(PY) -m pipeline translate $(INPUT) --out $(OUT) --backend $(BACKEND) --engine $(ENGINE) $(if $(MODEL),--model $(MODEL)) $(if $(ALIGNER),--aligner $(ALIGNER)) $(ARGS)
+
+# English from elsewhere (a translator, another system) aligned to its Arabic and written as translate
+# writes it, for review: make align AR=talk.ar.srt EN=talk.en.srt [ALIGNER=opus-mt-ar-en] [OUT=output]
+# (EN: .srt, .vtt, or .txt with one line per segment; leave it out for a bilingual .tsv in AR)
+align: $(STAMP)
+	@test "$(origin AR)" != default || { echo "usage: make align AR=ARABIC_FILE [EN=ENGLISH_FILE] [ALIGNER=NAME] [OUT=DIR]" >&2; exit 2; }
+	$(PY) -m pipeline align $(AR) $(EN) --out $(OUT) --backend $(BACKEND) $(if $(ALIGNER),--aligner $(ALIGNER)) $(ARGS)
 
 # The local review app on 127.0.0.1 over the output folder: make review [OUT=output] [ARGS="--port 9000"]
 review: $(STAMP)
