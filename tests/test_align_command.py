@@ -113,16 +113,6 @@ def test_equally_timed_subtitles_pair_cue_with_cue(tmp_path, tiny_aligner):
     ]
 
 
-def test_a_text_file_gives_one_line_of_english_per_segment(tmp_path, tiny_aligner):
-    arabic, english = tmp_path / "talk.srt", tmp_path / "talk.en.txt"
-    arabic.write_text(srt([AR_LINES[k] for k in PAIRS], TIMES), encoding="utf-8")
-    english.write_text("\n\n".join(EN_LINES[k] for k in PAIRS) + "\n", encoding="utf-8")
-    out = tmp_path / "out"
-    assert align(arabic, english, aligner=tiny_aligner, out=out) == 0
-    rows = check_alignment(out, "talk", arabic, [EN_LINES[k] for k in PAIRS])
-    assert [r["segments"] for r in rows] == [[str(n)] for n in range(1, len(PAIRS) + 1)]
-
-
 @pytest.mark.slow
 def test_a_rerun_keeps_what_the_reviewer_did(tmp_path, tiny_aligner, capsys):
     arabic, english = tmp_path / "talk.srt", tmp_path / "talk.txt"
@@ -221,12 +211,16 @@ def test_a_bad_pair_is_one_line_naming_the_file_and_nothing_is_written(
     assert not out.exists()
 
 
-def test_a_bad_pair_leaves_an_existing_output_folder_as_it_was(tmp_path, tiny_aligner, capsys):
+def test_a_text_file_gives_one_line_per_segment_and_a_bad_one_leaves_the_outputs_as_they_were(
+    tmp_path, tiny_aligner, capsys
+):
     arabic = tmp_path / "talk.srt"
     arabic.write_text(srt([AR_LINES[k] for k in PAIRS], TIMES), encoding="utf-8")
-    (tmp_path / "talk.txt").write_text("\n".join(EN_LINES[k] for k in PAIRS) + "\n", encoding="utf-8")
+    (tmp_path / "talk.txt").write_text("\n\n".join(EN_LINES[k] for k in PAIRS) + "\n", encoding="utf-8")
     out = tmp_path / "out"
     assert align(arabic, tmp_path / "talk.txt", aligner=tiny_aligner, out=out) == 0
+    rows = check_alignment(out, "talk", arabic, [EN_LINES[k] for k in PAIRS])
+    assert [r["segments"] for r in rows] == [[str(n)] for n in range(1, len(PAIRS) + 1)]
     before = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
     (tmp_path / "short.txt").write_text(EN_LINES[0] + "\n", encoding="utf-8")
     assert align(arabic, tmp_path / "short.txt", aligner=tiny_aligner, out=out) == 2
