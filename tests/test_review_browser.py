@@ -166,3 +166,31 @@ def test_hovering_an_edited_word_highlights_the_arabic_word_the_aligner_linked_i
         page.goto(f"{url}/")
         assert page.locator("table.progress td").nth(5).inner_text() == str(shown)
         browser.close()
+
+
+def test_a_change_that_arrives_while_the_editor_is_open_still_gives_a_conflict(tmp_path):
+    """A poll already on its way when the editor opened brings the other tab's save in behind it: the
+    editor still saves on the revision it was opened on, so the reviewer sees a conflict, and the other
+    tab's English is never overwritten unseen."""
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=20_000)
+    store = ReviewStore(OutputFolder(tmp_path).review_database)
+    store.sync(aligned("interview", [("مرحبا بكم.", "Welcome."), ("شكرا.", "Thanks.")]))
+    with serving(tmp_path) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_FLAGS))
+        page = browser.new_page()
+        page.goto(f"{url}/t/interview")
+        first = page.locator("article.s").nth(0)
+        expect(first).to_have_class("s current")
+        page.keyboard.press("Enter")
+        expect(first.locator("textarea")).to_be_focused()
+        sentence = store.sentences("interview")[0]
+        store.update("interview", sentence.id, 0, en="Saved in another tab.")
+        page.evaluate("load()")  # the poll that was under way lands now, behind the open editor
+        expect(first.locator("textarea")).to_be_visible()
+        first.locator("textarea").fill("Typed here.")
+        page.keyboard.press("Control+Enter")
+        expect(first.locator(".conflict")).to_contain_text("Theirs (edited): Saved in another tab.")
+        browser.close()
+    assert store.sentences("interview")[0].sentence.en == "Saved in another tab."

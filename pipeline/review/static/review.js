@@ -162,12 +162,14 @@ function move(step) {
   select(view[at === undefined ? 0 : Math.min(view.length - 1, Math.max(0, at + step))]);
 }
 
-async function save(id, fields) {
-  const row = rows.get(id);
+// `revision`: the one the change was made on. An editor saves on the revision it was opened on, even if
+// a poll brought a newer one meanwhile (it does not redraw an open editor): a conflict, never a silent
+// overwrite of what another tab saved.
+async function save(id, fields, revision = rows.get(id).data.revision) {
   const response = await fetch(`${api}/${encodeURIComponent(id)}`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ revision: row.data.revision, ...fields }),
+    body: JSON.stringify({ revision, ...fields }),
   });
   if (response.status === 409) {
     conflict(id, fields, (await response.json()).current);
@@ -241,6 +243,7 @@ function useProposal(id) {
 
 function openEditor(id, field) {
   const row = rows.get(id);
+  const openedOn = row.data.revision;
   editing = id;
   const target = field === "en" ? row.element.querySelector(".en") : row.element.querySelector(".extra");
   const box = el("textarea");
@@ -256,7 +259,7 @@ function openEditor(id, field) {
       event.preventDefault();
       const value = box.value;
       editing = null;
-      await save(id, field === "en" ? { en: value } : { comment: value });
+      await save(id, field === "en" ? { en: value } : { comment: value }, openedOn);
       select(id);
     }
   });
