@@ -163,8 +163,10 @@ def open_translator(model: ResolvedModel, placement: Placement) -> tuple[str, st
             inter_threads=workers,
             intra_threads=threads,
         )
-        if device == "cuda":
-            translator.translate_batch([["</s>"]], max_decoding_length=1)
+        if device == "cuda":  # a lone end token runs without cuBLAS: two tokens and a beam use it
+            translator.translate_batch(
+                [["▁a", "</s>"]], beam_size=2, max_decoding_length=3, return_attention=True
+            )
     except ValueError as error:  # e.g. a --compute-type this device does not support
         raise ModelNotAvailable(f"CTranslate2 cannot run the model as asked: {error}") from None
     except RuntimeError as error:  # the GPU's libraries (e.g. "libcublas.so.12 is not found")
