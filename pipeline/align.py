@@ -257,13 +257,21 @@ def _links(
     """Each English word with a letter or digit -> the Arabic word of its span it attends to most."""
     if attention is None or not ar_token:
         return ()
+    linked = [
+        (position, word) for position, word in enumerate(sentence) if any(c.isalnum() for c in word.text)
+    ]
+    if not linked:
+        return ()
     span = attention[:, span_start : span_start + len(ar_token)]
-    links = []
-    for position, word in enumerate(sentence):
-        if any(char.isalnum() for char in word.text):
-            best = int(span[list(word.tokens)].mean(axis=0).argmax())
-            links.append((position, ar_token[best]))
-    return tuple(links)
+    # Each word's mean attention row at once (its tokens are consecutive): sums over each word's rows,
+    # divided by its token count, as a mean over them would.
+    rows = span[[t for _, word in linked for t in word.tokens]]
+    counts = np.array([len(word.tokens) for _, word in linked])
+    means = np.add.reduceat(rows, np.concatenate([[0], np.cumsum(counts)[:-1]]), axis=0) / counts[:, None]
+    return tuple(
+        (position, ar_token[int(best)])
+        for (position, _), best in zip(linked, means.argmax(axis=1), strict=True)
+    )
 
 
 def align_transcript(
