@@ -36,7 +36,7 @@ from pipeline.models import (
     resolve_model,
 )
 from pipeline.output import OutputFolder
-from pipeline.readers import READERS, find_transcripts, read_transcript
+from pipeline.readers import READERS, find_transcripts, read_transcript, unsearched_notes
 from pipeline.records import AlignedSentence, AlignedTranscript, Transcript, Translation, Unit
 from pipeline.review.store import ReviewStore
 from pipeline.settings import DecodingOptions, Placement
@@ -113,9 +113,11 @@ def translate(job: Job) -> Summary:
     summary = Summary()
     glossary = shared_glossary(job.glossary)  # before the model loads: a bad file fails fast
     paths = find_transcripts(list(job.paths))
+    summary.notes.extend(unsearched_notes(list(job.paths)))
     if not paths:
         found_in = " ".join(map(str, job.paths))
-        raise UserError(f"no transcripts ({', '.join(READERS)}) found in {found_in}")
+        below = f" ({summary.notes[0]})" if summary.notes else ""  # e.g. they are all in a subfolder
+        raise UserError(f"no transcripts ({', '.join(READERS)}) found in {found_in}{below}")
     output = OutputFolder(job.out)
     transcripts = read_all(paths, job.encoding, output, summary)
     if transcripts:

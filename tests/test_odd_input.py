@@ -132,7 +132,6 @@ def test_a_file_already_in_english_is_named_once_in_the_summary(odd_run):
     assert "prose.txt: mostly Latin" not in printed and "shuffled.srt: mostly Latin" not in printed
 
 
-@pytest.mark.xfail(strict=True, reason="needs the run.py call to readers.unsearched_notes")
 def test_subfolders_holding_transcripts_that_were_not_searched_are_said_once(odd_run):
     _, printed, out, folder = odd_run
     assert printed.count(f"note: {folder / 'old'}/ has 2 transcript(s) that were not searched") == 1
@@ -190,3 +189,16 @@ def test_a_clock_that_restarts_is_moved_after_the_sentence_above_keeping_its_gap
         (13.5, 15.5),
         (15.5, 18.0),
     ]
+
+
+def test_a_folder_whose_transcripts_are_all_in_subfolders_says_where_they_are(tmp_path, capsys):
+    from pipeline.cli import main
+
+    (tmp_path / "talks" / "2024").mkdir(parents=True)
+    (tmp_path / "talks" / "2024" / "talk.txt").write_text("مرحبا\n", encoding="utf-8")
+    assert main(["translate", str(tmp_path / "talks"), "--out", str(tmp_path / "out")]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert (
+        line.startswith("error: no transcripts")
+        and f"{tmp_path / 'talks' / '2024'}/ has 1 transcript" in line
+    )
