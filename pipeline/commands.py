@@ -153,7 +153,8 @@ def register(commands: Subcommands) -> None:
         run=_models_list
     )
     fetch = models_commands.add_parser("download", help="fetch presets into models/<name>/")
-    fetch.add_argument("names", nargs="*", default=[DEFAULT_PRESET], metavar="NAME")
+    # By default the default translator and the aligner its English needs.
+    fetch.add_argument("names", nargs="*", default=[DEFAULT_PRESET, DEFAULT_ALIGNER], metavar="NAME")
     fetch.set_defaults(run=_models_download)
 
 

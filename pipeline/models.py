@@ -29,7 +29,10 @@ from pipeline.families import FAMILIES, FAMILY_OF_MODEL_TYPE, FAMILY_OF_TOKENIZE
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-DEFAULT_PRESET = "opus-mt-ar-en"
+# The best English that meets the speed goal: tc-big translates (FLORES-101 ar->en BLEU 42.6 against 33.9)
+# and DEFAULT_ALIGNER aligns it. The hour-long benchmark interview, full-size random models of both, on 2
+# CPU cores: 48.0 s at beam 4 and 25.7 s greedy end to end, under the 75 s and 30 s set (BENCHMARKS.md).
+DEFAULT_PRESET = "opus-mt-tc-big-ar-en"
 # The aligner of translators whose attention was not trained for alignment: OPUS-MT's transformer-align
 # models train one head of the last decoder layer with guided alignment (Marian's --guided-alignment).
 DEFAULT_ALIGNER = "opus-mt-ar-en"
@@ -142,7 +145,11 @@ def resolve_model(name: str, source_lang: str | None = None) -> ResolvedModel:
     source language (dialect codes for NLLB). Fetches from the hub when the model is not on this
     machine and the hub answers; otherwise ModelNotAvailable says where it looked and how to fix it."""
     known = presets()
-    preset = known.get(name) or next((p for p in known.values() if p.model == name), None)
+    # By name, by hub id, or as its own folder models/<preset>/ named as a path (which keeps its settings).
+    as_path = Path(name).expanduser().resolve()
+    preset = known.get(name) or next(
+        (p for p in known.values() if name == p.model or as_path == (models_folder() / p.name).resolve()), None
+    )
     folder, label = _folder_of(name, preset)
     chosen = preset or Preset(name=name, model=name)  # no preset: the Preset defaults, the model's own files
     config = _json(folder / "config.json")
@@ -338,6 +345,15 @@ def _missing_model_message(hub_id: str) -> str:
     from huggingface_hub import constants
 
     stem = hub_id.rstrip("/").split("/")[-1]
+    preset = next((p for p in presets().values() if p.model == hub_id), None)
+    aligner = presets().get(DEFAULT_ALIGNER)
+    aligned_by = ""
+    if preset is not None and preset.alignment == "untrained" and aligner is not None:
+        aligned_by = (
+            f"\n  Its English is aligned by {aligner.model}, which it needs too (get it the same way,"
+            f" `hf download {aligner.model} --local-dir models/{DEFAULT_ALIGNER}`); with network,"
+            f" `make models` fetches both ({preset.name} and {DEFAULT_ALIGNER}) into models/."
+        )
     return (
         f"The model {hub_id!r} is not on this machine and the Hugging Face hub cannot be reached.\n"
         f"  Looked for: a folder named {hub_id!r} (none), and the hub cache {constants.HF_HUB_CACHE}\n"
@@ -346,5 +362,5 @@ def _missing_model_message(hub_id: str) -> str:
         f"    - on a machine with network: `hf download {hub_id} --local-dir models/{stem}`, copy\n"
         f"      the folder here and run `make translate MODEL=models/{stem}`;\n"
         "    - for an offline demo with random weights: `make random-model` (models/random-tiny), then\n"
-        "      `make translate MODEL=models/random-tiny`."
+        "      `make translate MODEL=models/random-tiny`." + aligned_by
     )

@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.errors import InputError, ModelNotAvailable
-from pipeline.models import presets, resolve_model
+from pipeline.models import DEFAULT_ALIGNER, DEFAULT_PRESET, presets, resolve_model
 from pipeline.settings import DecodingOptions, output_signature
 
 
@@ -24,9 +24,11 @@ def models(tmp_path, monkeypatch):
     return folder
 
 
-def test_the_repository_presets_parse_and_the_default_is_opus_mt(monkeypatch):
+def test_the_repository_presets_parse_and_the_default_is_tc_big_aligned_by_opus_mt(monkeypatch):
     monkeypatch.delenv("ARABIC_PIPELINE_MODELS", raising=False)
     known = presets()
+    assert (DEFAULT_PRESET, DEFAULT_ALIGNER) == ("opus-mt-tc-big-ar-en", "opus-mt-ar-en")
+    assert (known[DEFAULT_PRESET].alignment, known[DEFAULT_ALIGNER].alignment) == ("untrained", "trained")
     assert known["opus-mt-ar-en"].model == "Helsinki-NLP/opus-mt-ar-en"
     assert known["opus-mt-tc-big-ar-en"].model == "Helsinki-NLP/opus-mt-tc-big-ar-en"
     assert {p.family for p in known.values()} == {"marian", "nllb", "m2m100"}
@@ -146,3 +148,23 @@ def test_models_list_and_offline_download(models, tiny_model, capsys, monkeypatc
     assert "cannot be reached" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["models", "download", "nope"])
+
+
+def test_offline_the_default_translator_names_its_aligner_and_how_to_get_both(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("ARABIC_PIPELINE_MODELS", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
+    (tmp_path / "a.txt").write_text("مرحبا\n", encoding="utf-8")
+    assert main(["translate", str(tmp_path / "a.txt"), "--out", str(tmp_path / "out")]) == 2
+    said = capsys.readouterr().err
+    assert "'Helsinki-NLP/opus-mt-tc-big-ar-en' is not on this machine" in said
+    assert "aligned by Helsinki-NLP/opus-mt-ar-en" in said and "--local-dir models/opus-mt-ar-en" in said
+    assert "`make models` fetches both" in said and "Traceback" not in said
+
+
+def test_a_preset_s_own_folder_named_as_a_path_keeps_the_preset(models, tiny_model):
+    (models / "house.toml").write_text('model = "org/house-ar-en"\nbeam = 2\nalignment = "untrained"\n')
+    shutil.copytree(tiny_model, models / "house")
+    resolved = resolve_model(str(models / "house"))
+    assert (resolved.beam, resolved.alignment) == (2, "untrained")  # not a bare folder aligning itself
