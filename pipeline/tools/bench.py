@@ -411,6 +411,9 @@ def run_all(
     after round, so a slow minute of the machine hits all of them alike); each result is the run with
     the median time."""
     runs: dict[tuple[str, int], list[Result]] = {}
+    # Converted once beforehand, so no contestant's load time or peak memory includes a conversion.
+    for model in dict.fromkeys(m for c in contestants for m in models.of(c) if m not in (None, "none")):
+        _child({"convert": model})
     with tempfile.TemporaryDirectory() as folder:
         interview = write_interview(Path(folder) / "interview.tsv", segments, data)
         archive = write_archive(Path(folder) / "archive", segments, ARCHIVE_TRANSCRIPTS, data)
@@ -632,7 +635,12 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.child:
         job = json.loads(args.child)
         data = Path(job.get("data", "."))
-        if "review" in job:
+        if "convert" in job:
+            from pipeline.backends.ct2 import cache_root, convert
+            from pipeline.models import resolve_model
+
+            print(json.dumps(str(convert(resolve_model(job["convert"]), "int8", cache_root()))))
+        elif "review" in job:
             timing = measure_review_app(job["review"], job["browser"], data)
             print(json.dumps(asdict(timing)))
         elif "agreement" in job:
