@@ -104,13 +104,18 @@ def test_a_second_tab_sees_a_conflict_instead_of_silently_overwriting(app_url):
         for page in (one, two):
             page.goto(f"{url}/t/interview")
             expect(page.locator("article.s.current")).to_have_count(1)  # loaded, first sentence selected
+        # Each tab is brought to the front as it is used, as a reviewer's would be: Chromium holds back a
+        # background tab's work, and the conflict once took over 20 s to show in one on a busy machine.
+        two.bring_to_front()
         two.keyboard.press("Enter")  # tab two opens the editor on revision 0 (editing, it does not poll)
         expect(two.locator("textarea")).to_be_focused()
+        one.bring_to_front()
         one.keyboard.press("Enter")
         one.locator("textarea").fill("From tab one.")
         one.keyboard.press("Control+Enter")
         expect(one.locator("article.s").nth(0).locator(".status")).to_have_text("edited")
 
+        two.bring_to_front()
         two.locator("textarea").fill("From tab two.")
         two.keyboard.press("Control+Enter")
         conflict = two.locator(".conflict")
@@ -119,6 +124,7 @@ def test_a_second_tab_sees_a_conflict_instead_of_silently_overwriting(app_url):
         conflict.locator("text=Keep mine").click()
         expect(two.locator("article.s").nth(0).locator(".en")).to_have_text("From tab two.")
         # Tab one hears of it within a poll.
+        one.bring_to_front()
         expect(one.locator("article.s").nth(0).locator(".en")).to_have_text("From tab two.", timeout=10000)
         browser.close()
 

@@ -669,11 +669,11 @@ class ReviewStore:
         """A row as the app and the exports read it. The machine's English shows the machine's links
         and flags; a reviewer's English, its edit alignment's links and English flags beside the
         flags that do not judge the English (the Arabic's, the memory's, source-changed)."""
-        missing = missing_renderings(list(terms), row["ar"], row["en"])
+        missing = missing_renderings(list(terms), row["ar"], row["en"]) if terms else []
         stored = json.loads(row["flags"])
         machine_missing = (
             missing
-            if row["en"] == row["machine"]
+            if row["en"] == row["machine"] or not terms
             else missing_renderings(list(terms), row["ar"], row["machine"])
         )
         machine_flags = tuple(flag for flag in stored if flag in FLAG_CHECKS)
