@@ -148,7 +148,8 @@ def resolve_model(name: str, source_lang: str | None = None) -> ResolvedModel:
     # By name, by hub id, or as its own folder models/<preset>/ named as a path (which keeps its settings).
     as_path = Path(name).expanduser().resolve()
     preset = known.get(name) or next(
-        (p for p in known.values() if name == p.model or as_path == (models_folder() / p.name).resolve()), None
+        (p for p in known.values() if name == p.model or as_path == (models_folder() / p.name).resolve()),
+        None,
     )
     folder, label = _folder_of(name, preset)
     chosen = preset or Preset(name=name, model=name)  # no preset: the Preset defaults, the model's own files
