@@ -21,6 +21,7 @@ from pipeline.cli import main
 from pipeline.models import resolve_model
 from pipeline.output import OutputFolder
 from pipeline.review.app import create_app
+from pipeline.review.exports import TSV_HEADER
 from pipeline.review.realign import BY_LENGTH, NO_RECORD, Realigner
 from pipeline.review.store import UNALIGNED_EDIT, ReviewStore
 from pipeline.settings import Placement
@@ -200,7 +201,7 @@ def test_import_review_aligns_changed_english_and_a_rerun_of_translate_keeps_it(
     # Without an aligner the import still lands, and says why it has no links.
     path, made_by = manifest(out)
     path.write_text(json.dumps({**made_by, "aligner": None}), encoding="utf-8")
-    cells[5], cells[-1] = "Yes, yes, yes, yes.", str(after.revision)
+    cells[5], cells[TSV_HEADER.index("revision")] = "Yes, yes, yes, yes.", str(after.revision)
     table.write_text("\n".join([*lines[:3], "\t".join(cells)]) + "\n", encoding="utf-8")
     assert main(["import-review", "--from", str(out), str(table)]) == 0
     assert f"1 without word links: {BY_LENGTH}" in capsys.readouterr().out

@@ -23,7 +23,8 @@ from pipeline.writers.vtt import render_vtt
 
 XLIFF = "urn:oasis:names:tc:xliff:document:2.0"
 OURS = "urn:arabic-interview-pipeline:review"  # our attributes in XLIFF, allowed as ##other by the schema
-TSV_HEADER = (*HEADER, "status", "comment", "id", "revision")
+# The transcript column names the transcript each row is from, so a renamed file still imports.
+TSV_HEADER = (*HEADER, "status", "comment", "id", "revision", "transcript")
 # XLIFF 2.0 segment states; needs-work has no state of its own, so it is `translated` with a subState.
 XLIFF_STATE = {
     "untouched": "initial",
@@ -52,7 +53,7 @@ def _from_writer(
 def render_tsv(name: str, reviewed: Sequence[ReviewedSentence]) -> bytes:
     """Cells escaped against formula injection (pipeline.writers.tsv); `import-review` unescapes them."""
     rows = (
-        tsv_line((*tsv_row(replace(r.sentence, index=index)), r.status, r.comment, r.id, r.revision))
+        tsv_line((*tsv_row(replace(r.sentence, index=index)), r.status, r.comment, r.id, r.revision, name))
         for index, r in enumerate(reviewed)
     )
     return (tsv_line(TSV_HEADER) + "".join(rows)).encode("utf-8")

@@ -96,7 +96,8 @@ def read_xliff(path: Path) -> tuple[str, list[Incoming]]:
     try:
         root = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True)).getroot()
     except etree.XMLSyntaxError as error:
-        raise InputError(str(path), f"not well-formed XML: {error.msg}", error.lineno) from error
+        message = " ".join(str(error.msg).split())  # lxml's message can end in a line break: one line
+        raise InputError(str(path), f"not well-formed XML: {message}", error.lineno) from error
     file = root.find(f"{{{XLIFF}}}file")
     if root.tag != f"{{{XLIFF}}}xliff" or file is None:
         raise InputError(str(path), "not an XLIFF 2.0 document (no <xliff><file> in its namespace)")
@@ -105,7 +106,7 @@ def read_xliff(path: Path) -> tuple[str, list[Incoming]]:
         parts = [child for child in unit if child.tag in (_SEGMENT, _IGNORABLE)]
         segments = [part for part in parts if part.tag == _SEGMENT]
         revision = unit.get(f"{{{OURS}}}revision")
-        if not segments or revision is None or not revision.isdigit():
+        if not segments or revision is None or not is_revision(revision):
             raise InputError(str(path), "a unit without a segment or a review:revision", unit.sourceline)
         for segment in segments:
             if segment.get("state", "initial") not in _XLIFF_STATUS:
@@ -143,7 +144,12 @@ def read_xliff(path: Path) -> tuple[str, list[Incoming]]:
                 comment_xml_safe=True,
             )
         )
-    return file.get("original", path.stem), incoming
+    return file.get("original", ""), incoming
+
+
+def is_revision(text: str) -> bool:
+    """ASCII digits only: `str.isdigit` also takes '²' and '①', which int() refuses."""
+    return text.isascii() and text.isdecimal()
 
 
 def _decode_table(data: bytes, path: Path) -> str:
@@ -167,19 +173,31 @@ def _decode_table(data: bytes, path: Path) -> str:
         raise InputError(str(path), "is neither UTF-8, UTF-16 nor Windows-1256", line) from None
 
 
+# Exports made before the transcript column: the transcript is found by the sentences' ids instead.
+EARLIER_TSV_HEADER = TSV_HEADER[:-1]
+
+
 def read_tsv(path: Path) -> tuple[str, list[Incoming]]:
     text = _decode_table(path.read_bytes(), path)
+    # The csv module refuses cells over 128 KiB by default; a whole file's worth is always enough.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter="\t"))
-    if not rows or tuple(rows[0]) != TSV_HEADER:
+    header = tuple(rows[0]) if rows else ()
+    if header not in (TSV_HEADER, EARLIER_TSV_HEADER):
         raise InputError(str(path), f"the header must be the exported one: {' '.join(TSV_HEADER)}", 1)
-    column = {name: index for index, name in enumerate(TSV_HEADER)}
+    column = {name: index for index, name in enumerate(header)}
+    names: set[str] = set()
     incoming = []
     for line, raw in enumerate(rows[1:], start=2):
         if not raw:
             continue  # a blank line, as some spreadsheets leave at the end
         row = [unescape_cell(cell) for cell in raw]
-        if len(row) != len(TSV_HEADER) or not row[column["revision"]].isdigit():
-            raise InputError(str(path), f"expected {len(TSV_HEADER)} tab-separated columns", line)
+        if len(row) != len(header) or not is_revision(row[column["revision"]]):
+            raise InputError(
+                str(path), f"expected {len(header)} tab-separated columns and a revision number", line
+            )
+        if "transcript" in column:
+            names.add(row[column["transcript"]])
         if row[column["status"]] not in STATUSES:
             raise InputError(
                 str(path),
@@ -196,7 +214,11 @@ def read_tsv(path: Path) -> tuple[str, list[Incoming]]:
                 f"{path.name}:{line}",
             )
         )
-    return path.name.removesuffix(".reviewed.tsv").removesuffix(".tsv"), incoming
+    if len(names) > 1:
+        raise InputError(
+            str(path), f"rows from several transcripts ({', '.join(sorted(names))}): import one at a time"
+        )
+    return names.pop() if names else "", incoming
 
 
 READERS = {".xlf": read_xliff, ".xliff": read_xliff, ".tsv": read_tsv}
@@ -209,9 +231,8 @@ def import_review(store: ReviewStore, path: Path, realigner: Realigner | None = 
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise InputError(str(path), f"import-review reads {', '.join(READERS)} files")
-    name, incoming = reader(path)
-    if name not in store.transcripts():
-        raise InputError(str(path), f"no transcript named {name!r} in {store.path}")
+    recorded, incoming = reader(path)
+    name = transcript_of(store, path, recorded, [item.id for item in incoming])
     seen: dict[str, str] = {}
     for item in incoming:
         if item.id in seen:
@@ -269,9 +290,36 @@ def import_review(store: ReviewStore, path: Path, realigner: Realigner | None = 
             if note is not None:
                 report.unlinked[note] = report.unlinked.get(note, 0) + 1
         except Conflict as conflict:
+            now = conflict.current
+            differ = [
+                f"{field} app {ours!r}, file {theirs!r}"
+                for field, ours, theirs in (
+                    ("English:", now.sentence.en, item.en),
+                    ("status:", now.status, status),
+                    ("comment:", now.comment, comment),
+                )
+                if ours != theirs
+            ]
             report.conflicts.append(
                 f"{item.where}: {item.id} was changed in the review app since this file was exported "
-                f"(revision {item.revision} -> {conflict.current.revision}); kept the app's "
-                f"{conflict.current.sentence.en!r}, not the file's {item.en!r}"
+                f"(revision {item.revision} -> {now.revision}); kept the app's: {'; '.join(differ)}"
             )
     return report
+
+
+def transcript_of(store: ReviewStore, path: Path, recorded: str, ids: list[str]) -> str:
+    """The transcript a file's sentences belong to: the one the file records (XLIFF's `original`, the
+    TSV's transcript column), else the one holding all its sentence ids, so a renamed export still
+    imports; never the file's name alone."""
+    known = store.transcripts()
+    if recorded:
+        if recorded not in known:
+            raise InputError(str(path), f"no transcript named {recorded!r} in {store.path}")
+        return recorded
+    holding = [name for name in known if ids and set(ids) <= {s.id for s in store.sentences(name)}]
+    if len(holding) != 1:
+        found = "several transcripts" if holding else "no one transcript"
+        raise InputError(
+            str(path), f"the file names no transcript, and {found} in {store.path} holds its ids"
+        )
+    return holding[0]
