@@ -102,8 +102,14 @@ class EnglishAligner:
         follows from the Arabic) and its attention."""
         targets = [self.pieces(text.split()) for text in english]
         forced = self.force(units, targets, scores=True)
+        # English the aligner could not take (longer than its positions) has no probability: confidence 0.
         return [
-            Translation(tuple(target), result.logprobs, result.attention, truncated=False)
+            Translation(
+                tuple(target),
+                result.logprobs if result.logprobs or not target else (float("-inf"),) * len(target),
+                result.attention,
+                truncated=False,
+            )
             for target, result in zip(targets, forced, strict=True)
         ]
 

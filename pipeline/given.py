@@ -165,6 +165,8 @@ def by_time(transcript: Transcript, cues: Sequence[Segment], path: Path) -> tupl
         return one_each(transcript, [cue.text for cue in cues]), (
             f"{path.name}: {len(cues)} English cues paired one to one with the untimed Arabic segments"
         )
+    # Matched by time: English cues in the order they are spoken, whatever their order in the file.
+    cues = sorted(cues, key=lambda cue: (cue.start or 0.0, cue.end or 0.0))
     arabic, english = arabic_cues(segments), english_cues(cues)
     if not any_overlap(arabic, english):
         raise InputError(

@@ -78,13 +78,14 @@ Group = tuple[range, range]  # (Arabic cues, English cues)
 
 
 def any_overlap(arabic: Cues, english: Cues) -> bool:
-    """Whether any English cue overlaps any Arabic cue in time at all."""
+    """Whether any English cue meets any Arabic cue in time at all (a zero-length cue meets the cues
+    whose interval holds its instant)."""
     order = np.argsort(arabic.start, kind="stable")
     starts = arabic.start[order]
     furthest = np.maximum.accumulate(arabic.end[order])
-    before_end = np.searchsorted(starts, english.end, side="left")  # Arabic cues starting before each ends
-    reach = np.where(before_end > 0, furthest[np.maximum(before_end - 1, 0)], -np.inf)
-    return bool(np.any((before_end > 0) & (reach > english.start)))
+    by_end = np.searchsorted(starts, english.end, side="right")  # Arabic cues starting by each one's end
+    reach = np.where(by_end > 0, furthest[np.maximum(by_end - 1, 0)], -np.inf)
+    return bool(np.any((by_end > 0) & (reach >= english.start)))
 
 
 def match(arabic: Cues, english: Cues, weights: Weights = Weights()) -> list[Group]:

@@ -329,3 +329,39 @@ def test_make_align_runs_as_the_readme_prints_it(tiny_aligner, tmp_path):
         ["make", "-s", "-C", str(REPO), "align", f"VENV={venv}"], capture_output=True, text=True, timeout=60
     )
     assert missing.returncode != 0 and "make align AR=" in missing.stderr
+
+
+def test_english_subtitles_are_matched_in_the_order_they_are_spoken_not_their_order_in_the_file(
+    tmp_path, tiny_aligner
+):
+    arabic, english = tmp_path / "talk.srt", tmp_path / "talk.en.srt"
+    arabic.write_text(srt([AR_LINES[k] for k in PAIRS], TIMES), encoding="utf-8")
+    shuffled = list(reversed(range(len(PAIRS))))  # the file lists the cues last first, times and all
+    english.write_text(
+        srt([EN_LINES[PAIRS[k]] for k in shuffled], [TIMES[k] for k in shuffled]), encoding="utf-8"
+    )
+    out = tmp_path / "out"
+    assert align(arabic, english, aligner=tiny_aligner, out=out) == 0
+    rows = check_alignment(out, "talk", arabic, [EN_LINES[k] for k in PAIRS])
+    assert [r["segments"] for r in rows] == [[str(n)] for n in range(1, len(PAIRS) + 1)]
+
+
+def test_zero_length_english_cues_at_the_arabic_times_still_meet_them(tmp_path, tiny_aligner):
+    arabic, english = tmp_path / "talk.srt", tmp_path / "talk.en.srt"
+    arabic.write_text(srt([AR_LINES[k] for k in PAIRS], TIMES), encoding="utf-8")
+    english.write_text(srt([EN_LINES[k] for k in PAIRS], [(s, s) for s, _ in TIMES]), encoding="utf-8")
+    assert align(arabic, english, aligner=tiny_aligner, out=tmp_path / "out") == 0
+    assert len(records(tmp_path / "out", "talk")) >= len(PAIRS)
+
+
+def test_english_longer_than_the_aligner_takes_is_aligned_by_length_with_no_confidence(
+    tmp_path, tiny_aligner
+):
+    arabic, english = tmp_path / "talk.txt", tmp_path / "talk.en.txt"
+    arabic.write_text("\n".join(AR_LINES[k] for k in PAIRS) + "\n", encoding="utf-8")
+    long = " ".join(["hello"] * 600)  # more pieces than the aligner's 512 positions
+    english.write_text("\n".join([long, *(EN_LINES[k] for k in PAIRS[1:])]) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert align(arabic, english, aligner=tiny_aligner, out=out) == 0
+    first = records(out, "talk")[0]
+    assert first["en"].split()[:3] == ["hello"] * 3 and first["confidence"] == 0.0 and first["links"] == []

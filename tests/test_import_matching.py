@@ -6,6 +6,9 @@ from __future__ import annotations
 import pytest
 
 from pipeline.cli import main
+from pipeline.output import OutputFolder
+from pipeline.review.store import ReviewStore
+from tests.review_helpers import aligned
 from tests.test_exports_hostile import export, reviewed, state
 
 
@@ -61,3 +64,36 @@ def test_a_conflict_lists_every_field_that_differs(tmp_path, capsys):
     assert "status: app 'approved', file 'edited'" in conflict
     assert "comment: app 'ok', file 'one, said the file'" in conflict  # reviewed() comments its English
     assert store.sentences("talk")[0].sentence.en == "one, said the app"
+
+
+def test_a_missing_file_a_folder_and_an_xliff_of_two_transcripts_are_one_line_each(tmp_path, capsys):
+    out, store = reviewed(tmp_path, ["one"])
+    xliff = export(out, tmp_path, "xliff")
+    text = xliff.read_text(encoding="utf-8")
+    start, end = text.index("<file "), text.index("</file>") + len("</file>")
+    (tmp_path / "two.xlf").write_text(text[:end] + text[start:end] + text[end:], encoding="utf-8")
+    (tmp_path / "folder.tsv").mkdir()
+    before = state(store)
+    for path, problem in (
+        (tmp_path / "missing.tsv", "no such file"),
+        (tmp_path / "folder.tsv", "is a folder"),
+        (tmp_path / "two.xlf", "holds 2 <file> elements"),
+    ):
+        capsys.readouterr()
+        assert main(["import-review", "--from", str(out), str(path)]) == 2
+        (line,) = capsys.readouterr().err.strip().splitlines()
+        assert line.startswith(f"error: {path}: ") and problem in line
+    assert state(store) == before
+
+
+def test_a_file_whose_ids_are_all_from_another_transcript_changes_nothing(tmp_path, capsys):
+    out, store = reviewed(tmp_path, ["one"])
+    ReviewStore(OutputFolder(out).review_database).sync(aligned("other", [("كلمة", "Word.")]))
+    path = export(out, tmp_path, "tsv")
+    path.write_text(path.read_text(encoding="utf-8").replace("\ttalk\n", "\tother\n"), encoding="utf-8")
+    before = state(store)
+    capsys.readouterr()
+    assert main(["import-review", "--from", str(out), str(path)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "none of its sentence ids are in transcript 'other'" in line
+    assert state(store) == before

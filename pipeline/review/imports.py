@@ -98,9 +98,12 @@ def read_xliff(path: Path) -> tuple[str, list[Incoming]]:
     except etree.XMLSyntaxError as error:
         message = " ".join(str(error.msg).split())  # lxml's message can end in a line break: one line
         raise InputError(str(path), f"not well-formed XML: {message}", error.lineno) from error
-    file = root.find(f"{{{XLIFF}}}file")
-    if root.tag != f"{{{XLIFF}}}xliff" or file is None:
+    files = root.findall(f"{{{XLIFF}}}file")
+    if root.tag != f"{{{XLIFF}}}xliff" or not files:
         raise InputError(str(path), "not an XLIFF 2.0 document (no <xliff><file> in its namespace)")
+    if len(files) > 1:
+        raise InputError(str(path), f"holds {len(files)} <file> elements: import one transcript at a time")
+    file = files[0]
     incoming = []
     for unit in file.iter(f"{{{XLIFF}}}unit"):
         parts = [child for child in unit if child.tag in (_SEGMENT, _IGNORABLE)]
@@ -231,6 +234,8 @@ def import_review(store: ReviewStore, path: Path, realigner: Realigner | None = 
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise InputError(str(path), f"import-review reads {', '.join(READERS)} files")
+    if not path.is_file():
+        raise InputError(str(path), "is a folder" if path.is_dir() else "no such file")
     recorded, incoming = reader(path)
     name = transcript_of(store, path, recorded, [item.id for item in incoming])
     seen: dict[str, str] = {}
@@ -315,6 +320,8 @@ def transcript_of(store: ReviewStore, path: Path, recorded: str, ids: list[str])
     if recorded:
         if recorded not in known:
             raise InputError(str(path), f"no transcript named {recorded!r} in {store.path}")
+        if ids and not set(ids) & {s.id for s in store.sentences(recorded)}:
+            raise InputError(str(path), f"none of its sentence ids are in transcript {recorded!r}")
         return recorded
     holding = [name for name in known if ids and set(ids) <= {s.id for s in store.sentences(name)}]
     if len(holding) != 1:
