@@ -142,7 +142,9 @@ def test_arabic_that_recurs_across_and_within_transcripts_is_translated_once_and
 
 @pytest.mark.slow
 def test_ctrl_c_stops_with_one_line_saying_how_to_resume_and_the_same_command_finishes(tmp_path, tiny_model):
-    source = interview(tmp_path / "in", 40)
+    # Enough work that the run is still going when the tenth unit is in the cache (with 40 segments a
+    # fast machine finished before the poll saw ten, and the interrupt hit a process already done).
+    source = interview(tmp_path / "in", 150)
     out = tmp_path / "out"
     args = translate_args(source, out, tiny_model, "--batch-size", "2", "--beam", "1")
     child = subprocess.Popen(
@@ -151,6 +153,7 @@ def test_ctrl_c_stops_with_one_line_saying_how_to_resume_and_the_same_command_fi
     deadline = time.monotonic() + 120
     while cached_units(out) < 10 and child.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
+    assert child.poll() is None, "the run ended before it could be interrupted"
     child.send_signal(signal.SIGINT)
     _, error = child.communicate(timeout=60)
     assert child.returncode == 130
