@@ -83,9 +83,14 @@ def any_overlap(arabic: Cues, english: Cues) -> bool:
     order = np.argsort(arabic.start, kind="stable")
     starts = arabic.start[order]
     furthest = np.maximum.accumulate(arabic.end[order])
-    by_end = np.searchsorted(starts, english.end, side="right")  # Arabic cues starting by each one's end
-    reach = np.where(by_end > 0, furthest[np.maximum(by_end - 1, 0)], -np.inf)
-    return bool(np.any((by_end > 0) & (reach >= english.start)))
+    instant = english.end <= english.start  # zero-length: held by a cue it touches; others must share time
+    before = np.searchsorted(starts, english.end, side="left")  # Arabic cues starting before each one ends
+    by_end = np.searchsorted(starts, english.end, side="right")  # ... or at its end
+    reach_before = np.where(before > 0, furthest[np.maximum(before - 1, 0)], -np.inf)
+    reach_by_end = np.where(by_end > 0, furthest[np.maximum(by_end - 1, 0)], -np.inf)
+    shares = (before > 0) & (reach_before > english.start)
+    holds = instant & (by_end > 0) & (reach_by_end >= english.start)
+    return bool(np.any(shares | holds))
 
 
 def match(arabic: Cues, english: Cues, weights: Weights = Weights()) -> list[Group]:

@@ -304,7 +304,9 @@ def test_cues_on_one_side_only_join_their_nearest_neighbour():
 def test_overlap_is_any_shared_time_at_all():
     one = Cues.of([(0, 1), (5, 6)], [1, 1], [True, True])
     assert any_overlap(one, Cues.of([(5.5, 7)], [1], [True]))
-    assert not any_overlap(one, Cues.of([(1, 5), (6, 9)], [1, 1], [True, True]))
+    assert not any_overlap(one, Cues.of([(1, 5), (6, 9)], [1, 1], [True, True]))  # touching is not sharing
+    assert any_overlap(one, Cues.of([(5, 5)], [1], [True]))  # a zero-length cue at an Arabic cue's start
+    assert not any_overlap(one, Cues.of([(3, 3)], [1], [True]))
 
 
 @pytest.mark.slow
