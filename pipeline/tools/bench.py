@@ -497,6 +497,11 @@ def _review_timings(counts: Sequence[int], data: Path) -> list[ReviewTiming] | N
     ]
 
 
+def _result_of(results: Sequence[Result], contestant: str, beam: int) -> Result | None:
+    """The contestant's result at this beam, if it ran."""
+    return next((r for r in results if r.contestant == contestant and r.beam == beam), None)
+
+
 def _engine_section(results: Sequence[Result]) -> list[str]:
     if not results:
         return []
@@ -514,7 +519,7 @@ def _engine_section(results: Sequence[Result]) -> list[str]:
         "|---|---|---|---|---|---|---|---|",
     ]
     for result in results:
-        local = next((r for r in results if r.contestant == "local" and r.beam == result.beam), None)
+        local = _result_of(results, "local", result.beam)
         overhead = f"{result.seconds / local.seconds - 1:+.0%}" if local and result is not local else "-"
         lines.append(_row(result, None).rsplit("|", 2)[0] + f"| {overhead} |")
     return lines
@@ -525,8 +530,8 @@ def ceiling_ratios(results: Sequence[Result], pipeline: str, raw: str) -> str:
     engine's best."""
     ratios = []
     for beam in sorted({r.beam for r in results}, reverse=True):
-        ours = next((r for r in results if r.contestant == pipeline and r.beam == beam), None)
-        best = next((r for r in results if r.contestant == raw and r.beam == beam), None)
+        ours = _result_of(results, pipeline, beam)
+        best = _result_of(results, raw, beam)
         if ours and best:
             ratios.append(f"{ours.tokens_per_second / best.tokens_per_second:.2f} at beam {beam}")
     return ", ".join(ratios)
@@ -551,12 +556,12 @@ def _big_section(results: Sequence[Result], models: Models, repeat: int) -> list
         "|---|---|---|---|---|---|---|---|",
     ]
     for result in results:
-        raw = next((r for r in results if r.contestant == "raw-ct2-big" and r.beam == result.beam), None)
+        raw = _result_of(results, "raw-ct2-big", result.beam)
         lines.append(_row(result, raw))
     lines += ["", "| beam | end to end s | aligner share | peak MB |", "|---|---|---|---|"]
     for beam in sorted({r.beam for r in results}, reverse=True):
-        aligned = next((r for r in results if r.contestant == "tc-big" and r.beam == beam), None)
-        unaligned = next((r for r in results if r.contestant == "tc-big-unaligned" and r.beam == beam), None)
+        aligned = _result_of(results, "tc-big", beam)
+        unaligned = _result_of(results, "tc-big-unaligned", beam)
         if aligned:
             share = f"{1 - unaligned.seconds / aligned.seconds:.0%}" if unaligned else "-"
             lines.append(f"| {beam} | {aligned.seconds:.1f} | {share} | {aligned.peak_mb:,.0f} |")
