@@ -28,11 +28,16 @@ MIN_SECONDS = 1.0
 
 
 def is_timed_text(text: str) -> bool:
-    """Whether time stamps start at least half of the non-empty lines (two lines at least, unless the
-    file has one line): a stamp alone on its line with the text below counts as half."""
+    """Whether most (at least half) of the non-empty lines start with a time stamp, two lines at
+    least unless the file has one line; the line below a stamp alone on its line counts as stamped."""
     lines = [line.strip() for line in text.split("\n") if line.strip()]
-    stamped = sum(1 for line in lines if _STAMP.match(line))
-    return stamped >= min(2, len(lines)) and 2 * stamped >= len(lines) > 0
+    stamps = [_STAMP.match(line) for line in lines]
+    stamped = sum(
+        1
+        for stamp, above in zip(stamps, [None, *stamps], strict=False)
+        if stamp is not None or (above is not None and not above.group("rest"))
+    )
+    return sum(1 for stamp in stamps if stamp) >= min(2, len(lines)) and 2 * stamped >= len(lines) > 0
 
 
 @dataclass
