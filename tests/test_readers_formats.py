@@ -417,3 +417,14 @@ def test_python_m_pipeline_translates_youtube_captions(tiny_model, tmp_path):
     records = records_of(tmp_path / "out", "talk")
     assert squeezed(r["ar"] for r in records) == squeezed(word for line in SPOKEN for word, _ in line)
     assert records[0]["start"] == pytest.approx(0.08) and records[-1]["end"] == pytest.approx(16.2)
+
+
+def test_a_turn_of_several_lines_keeps_its_speaker_and_every_line(tmp_path):
+    document = docx.Document()
+    document.add_paragraph(f"{HOST}: سؤال أول")
+    turn = document.add_paragraph(f"{GUEST}: جواب")
+    turn.add_run().add_break()  # Shift+Enter: a line break inside the paragraph
+    turn.add_run("وسطر ثان")
+    document.save(str(tmp_path / "turns.docx"))
+    segments = read_transcript(tmp_path / "turns.docx").segments
+    assert [(s.speaker, s.text) for s in segments] == [(HOST, "سؤال أول"), (GUEST, "جواب\nوسطر ثان")]

@@ -19,7 +19,8 @@ from collections.abc import Sequence
 # A candidate label: a letter first, no digits (but a number at the end) or sentence punctuation,
 # then ':' and a space.
 _SPEAKER = re.compile(
-    r"^(?P<speaker>[^\W\d_][^\d:：.!?؟،,؛;\n]{0,40}?(?:[ _]?\d{1,3})?)\s*[:：]\s+(?P<text>\S.*)$"
+    r"^(?P<speaker>[^\W\d_][^\d:：.!?؟،,؛;\n]{0,40}?(?:[ _]?\d{1,3})?)\s*[:：]\s+(?P<text>\S.*)$",
+    re.MULTILINE,  # in a turn of several lines, the label and text of its first line
 )
 _MAX_NAME_WORDS = 3
 # Words that start a line of speech or a notice, not a name: speech verbs (قال لي: ...), warnings and
@@ -49,7 +50,7 @@ def _label(line: str) -> tuple[str, str] | None:
     words = label.split()
     if len(words) > _MAX_NAME_WORDS or any(_ordinary(word) for word in words):
         return None
-    return label, match.group("text")
+    return label, match.group("text") + line[match.end() :]
 
 
 def _ordinary(word: str) -> bool:
@@ -58,9 +59,9 @@ def _ordinary(word: str) -> bool:
 
 
 def speakers(turns: Sequence[str]) -> list[tuple[str | None, str]]:
-    """(speaker, text) for each turn: the label split off where the file uses it as a speaker's name
-    (the rule above), else (None, the turn as written)."""
-    labelled = [_label(turn) for turn in turns]
+    """(speaker, text) for each turn: the label at the start of its first line split off where the
+    file uses it as a speaker's name (the rule above), else (None, the turn as written)."""
+    labelled = [_label(turn) for turn in turns]  # `.` stops at a line end: the label's line only
     counts = Counter(found[0] for found in labelled if found is not None)
     most_turns = 2 * sum(counts.values()) > len(turns)
     return [

@@ -65,11 +65,11 @@ def read_timed_text(text: str, path: str) -> list[Segment]:
         except ValueError:
             raise InputError(path, f"malformed time stamp {clock!r}", line=number) from None
         turns.append(_Turn(number, start, [stamp.group("rest")] if stamp.group("rest") else []))
-    labelled = speakers([turn.lines[0] if turn.lines else "" for turn in turns])
+    labelled = speakers(["\n".join(turn.lines) for turn in turns])
     next_starts = [turn.start for turn in turns[1:]] + [None]
     segments = []
-    for turn, next_start, (speaker, first) in zip(turns, next_starts, labelled, strict=True):
-        body = strip_markup("\n".join([first, *turn.lines[1:]]))
+    for turn, next_start, (speaker, said) in zip(turns, next_starts, labelled, strict=True):
+        body = strip_markup(said)
         segments.append(
             Segment(
                 id=str(turn.line),
