@@ -7,10 +7,13 @@ import json
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import docx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.cli import main
 from pipeline.errors import InputError
@@ -428,3 +431,57 @@ def test_a_turn_of_several_lines_keeps_its_speaker_and_every_line(tmp_path):
     document.save(str(tmp_path / "turns.docx"))
     segments = read_transcript(tmp_path / "turns.docx").segments
     assert [(s.speaker, s.text) for s in segments] == [(HOST, "سؤال أول"), (GUEST, "جواب\nوسطر ثان")]
+
+
+def clock(seconds: float) -> str:
+    millis = round(seconds * 1000)
+    return (
+        f"{millis // 3_600_000:02d}:{millis // 60_000 % 60:02d}:{millis // 1000 % 60:02d}.{millis % 1000:03d}"
+    )
+
+
+def youtube_captions(lines: list[list[tuple[str, float]]], end: float) -> str:
+    """Lines of (word, time) written as yt-dlp writes YouTube's automatic captions: each line in a
+    cue under the line before it, with inline times, then alone in a 10 ms cue."""
+    cues = ["WEBVTT\nKind: captions\nLanguage: ar\n"]
+    above = " "
+    for number, line in enumerate(lines):
+        start = line[0][1]
+        stop = lines[number + 1][0][1] - 0.01 if number + 1 < len(lines) else end
+        first, *rest = line
+        timed = first[0] + "".join(f"<{clock(time)}><c> {word}</c>" for word, time in rest)
+        cues.append(f"{clock(start)} --> {clock(stop)} align:start position:0%\n{above}\n{timed}\n")
+        shown = " ".join(word for word, _ in line)
+        cues.append(f"{clock(stop)} --> {clock(stop + 0.01)} align:start position:0%\n{shown}\n \n")
+        above = shown
+    return "\n".join(cues)
+
+
+WORDS = st.sampled_from(
+    ["مساء", "الخير", "وأهلا", "بكم", "في", "البرنامج", "ضيفنا", "اليوم", "صياد", "من", "البحر", "نعم"]
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    shape=st.lists(
+        st.lists(st.tuples(WORDS, st.integers(1, 900)), min_size=2, max_size=8), min_size=1, max_size=6
+    )
+)
+def test_any_youtube_captions_read_as_their_words_once_in_order_with_their_times(shape):
+    lines, now = [], 0.5
+    for line in shape:
+        timed = []
+        for word, gap in line:
+            timed.append((word, round(now, 3)))
+            now += gap / 1000 + 0.02
+        lines.append(timed)
+        now += 0.05
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "captions.vtt"
+        path.write_text(youtube_captions(lines, now), encoding="utf-8")
+        segments = read_transcript(path).segments
+    assert [s.text.split() for s in segments] == [[word for word, _ in line] for line in lines]
+    for segment, line in zip(segments, lines, strict=True):
+        starts = [segment.time_at(match.start()) for match in re.finditer(r"\S+", segment.text)]
+        assert starts == pytest.approx([time for _, time in line], abs=1e-6)
