@@ -162,6 +162,11 @@ def test_dfxp_draft_namespace_dur_and_a_utf16_declaration_read(tmp_path):
             r":3: cue ends",
         ),
         ("cueless.vtt", "WEBVTT\n\nأ<00:00:01.500><c> ب</c>\n", r":3: expected a timing line"),
+        (
+            "headless.vtt",
+            "00:00:01.000 --> 00:00:02.000\nأ<00:00:01.500><c> ب</c>\n",
+            r":1: .*start with .*WEBVTT",
+        ),
     ],
 )
 def test_malformed_input_is_one_line_naming_file_line_and_problem(tmp_path, name, content, error):

@@ -51,14 +51,12 @@ _ASS_BLOCK = re.compile(r"\{[^{}]*\}")  # override tags {\i1} and comments {like
 def read_ass(text: str, path: str) -> list[Segment]:
     """Dialogue events in file order, with the Name (actor) field as speaker; comments and drawings
     are skipped."""
+    lines = text.split("\n")
     event_lines = [
-        number
-        for number, line in enumerate(text.split("\n"), start=1)
-        if line.strip().startswith(_EVENT_TYPES)
+        number for number, line in enumerate(lines, start=1) if line.strip().startswith(_EVENT_TYPES)
     ]
     if not event_lines and "[Events]" not in text:
         raise InputError(path, "not an ASS/SSA file: it has no [Events] section with Dialogue lines", line=1)
-    lines = text.split("\n")
     for number in event_lines:
         fields = lines[number - 1].split(":", 1)[1].split(",", _EVENT_FIELDS - 1)
         if len(fields) < _EVENT_FIELDS:
@@ -75,7 +73,8 @@ def read_ass(text: str, path: str) -> list[Segment]:
             warnings.simplefilter("ignore", RuntimeWarning)
             events = pysubs2.SSAFile.from_file(stream, format_=substation).events
     except _LIBRARY_ERRORS as error:
-        raise InputError(path, f"cannot be read as ASS/SSA: {error}", line=stream.line or None) from None
+        problem = f"cannot be read as ASS/SSA: {_first_part(error)}"
+        raise InputError(path, problem, line=stream.line or None) from None
     return [
         _segment(path, number, event.start, event.end, _ass_text(event.text), event.name.strip() or None)
         for event, number in zip(events, _lines_of(event_lines, events), strict=True)

@@ -23,7 +23,7 @@ from pipeline.records import Segment
 
 _INLINE_TIME = re.compile(r"<(\d{2}:\d{2}:\d{2}\.\d{3})>")
 _WORD_TIMED = re.compile(r"<\d{2}:\d{2}:\d{2}\.\d{3}><c[.\w]*>")
-_SKIPPED_BLOCKS = ("WEBVTT", "NOTE", "STYLE", "REGION", "Kind:", "Language:")
+_SKIPPED_BLOCKS = ("NOTE", "STYLE", "REGION")
 
 
 def is_youtube_vtt(text: str) -> bool:
@@ -32,8 +32,11 @@ def is_youtube_vtt(text: str) -> bool:
 
 
 def read_youtube_vtt(text: str, path: str) -> list[Segment]:
+    blocks = _cue_blocks(text)
+    if not blocks or not blocks[0][1][0].lstrip("\ufeff").startswith("WEBVTT"):
+        raise InputError(path, "a WebVTT file must start with the line 'WEBVTT'", line=1)
     segments: list[Segment] = []
-    for first_line, lines in _cue_blocks(text):
+    for first_line, lines in blocks[1:]:
         if lines[0].lstrip("\ufeff").startswith(_SKIPPED_BLOCKS) and not is_timing(lines[0]):
             continue
         timing_at = 0 if is_timing(lines[0]) else 1
