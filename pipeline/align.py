@@ -235,20 +235,14 @@ def _timing(words: Sequence[ArabicWord], segments: Sequence[Segment]) -> tuple[f
     first, last = segments[words[0].segment], segments[words[-1].segment]
     if first.start is None or first.end is None or last.start is None or last.end is None:
         return None, None
-    start = first.start if not first.text[: words[0].start].strip() else _at(first, words[0].start)
-    end = last.end if not last.text[words[-1].end :].strip() else _at(last, words[-1].end)
+    start = first.start if not first.text[: words[0].start].strip() else first.time_at(words[0].start)
+    end = last.end if not last.text[words[-1].end :].strip() else last.time_at(words[-1].end)
     if end <= start and words[0].segment != words[-1].segment:
         # Time runs backwards inside the sentence (its cues are out of time order or overlap): it ends
         # where the latest of its cues before the last one ends, never at its own start.
         earlier = list(dict.fromkeys(word.segment for word in words))[:-1]
         end = max(end, *(segments[s].end or start for s in earlier))
     return round(start, 3), round(max(start, end), 3)
-
-
-def _at(segment: Segment, position: int) -> float:
-    """Time at a character position inside a cue, by linear interpolation."""
-    assert segment.start is not None and segment.end is not None
-    return segment.start + (segment.end - segment.start) * position / max(1, len(segment.text))
 
 
 def _links(

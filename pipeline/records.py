@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,22 @@ class Segment:
     end: float | None = None
     speaker: str | None = None
     line: int = 0  # where the segment starts in its file, for error messages
+    # (character offset in `text`, seconds) where each word starts, when the input timed its words
+    # (YouTube's automatic captions); ascending. Empty: times inside the segment are interpolated.
+    word_times: tuple[tuple[int, float], ...] = ()
+
+    def time_at(self, position: int) -> float:
+        """Time at a character position: between the word times around it where the input timed its
+        words, else shared by length over the segment."""
+        assert self.start is not None and self.end is not None
+        if not self.word_times:
+            return self.start + (self.end - self.start) * position / max(1, len(self.text))
+        knots = [(0, self.start), *self.word_times, (len(self.text), self.end)]
+        for (left, left_time), (right, right_time) in itertools.pairwise(knots):
+            if left <= position <= right:
+                share = (position - left) / (right - left) if right > left else 0.0
+                return left_time + (right_time - left_time) * share
+        return self.end
 
 
 @dataclass(frozen=True)

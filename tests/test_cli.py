@@ -8,7 +8,8 @@ from pipeline.cli import main
 def test_a_folder_without_transcripts_names_the_suffixes_looked_for(tmp_path, capsys):
     (tmp_path / "notes.md").write_text("x")
     assert main(["translate", str(tmp_path)]) == 2
-    assert f"no transcripts (.srt, .vtt, .json, .tsv, .txt) found in {tmp_path}" in capsys.readouterr().err
+    suffixes = ".srt, .vtt, .json, .tsv, .txt, .ass, .ssa, .ttml, .dfxp, .docx"
+    assert f"no transcripts ({suffixes}) found in {tmp_path}" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

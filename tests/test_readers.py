@@ -236,8 +236,8 @@ def test_duplicate_cue_numbers_are_renumbered_so_ids_stay_unique(tmp_path):
 
 
 def test_unknown_suffix_and_folders(tmp_path):
-    with pytest.raises(InputError, match=r"unknown transcript format '\.docx'"):
-        read_transcript(write(tmp_path, "a.docx", "x"))
+    with pytest.raises(InputError, match=r"unknown transcript format '\.doc'"):
+        read_transcript(write(tmp_path, "a.doc", "x"))
     write(tmp_path, "b.srt", ARABIC_SRT)
     write(tmp_path, "notes.md", "x")
     assert [p.name for p in find_transcripts([tmp_path])] == ["b.srt"]

@@ -11,21 +11,39 @@ from pathlib import Path
 from pipeline.errors import InputError
 from pipeline.glossary import GLOSSARY_SUFFIX
 from pipeline.readers.common import decode, with_unique_ids
+from pipeline.readers.docx import read_docx
 from pipeline.readers.plain_text import read_plain_text
 from pipeline.readers.srt import read_srt
+from pipeline.readers.subtitle_library import read_ass, read_ttml
 from pipeline.readers.tsv import read_tsv
 from pipeline.readers.vtt import read_vtt
 from pipeline.readers.whisper_json import read_whisper_json
 from pipeline.records import Segment, Transcript
 
-Reader = Callable[[str, str], list[Segment]]
+Reader = Callable[[str, str], list[Segment]]  # (text, path): a text format
+FileReader = Callable[[bytes, str, str | None], list[Segment]]  # (bytes, path, --encoding): any format
 
-READERS: dict[str, Reader] = {
-    ".srt": read_srt,
-    ".vtt": read_vtt,
-    ".json": read_whisper_json,
-    ".tsv": read_tsv,
-    ".txt": read_plain_text,
+
+def text_format(reader: Reader) -> FileReader:
+    """A text format's reader, fed the file's bytes through the project's encoding detection."""
+
+    def read(data: bytes, path: str, encoding: str | None) -> list[Segment]:
+        return reader(decode(data, path, encoding), path)
+
+    return read
+
+
+READERS: dict[str, FileReader] = {
+    ".srt": text_format(read_srt),
+    ".vtt": text_format(read_vtt),
+    ".json": text_format(read_whisper_json),
+    ".tsv": text_format(read_tsv),
+    ".txt": text_format(read_plain_text),
+    ".ass": text_format(read_ass),
+    ".ssa": text_format(read_ass),
+    ".ttml": text_format(read_ttml),
+    ".dfxp": text_format(read_ttml),
+    ".docx": read_docx,  # a zip of XML: bytes, not text
 }
 
 
@@ -39,8 +57,7 @@ def read_transcript(path: Path, encoding: str | None = None) -> Transcript:
             str(path), f"unknown transcript format {path.suffix!r}; expected one of {', '.join(READERS)}"
         )
     try:
-        text = decode(path.read_bytes(), str(path), encoding)
-        segments = with_unique_ids(reader(text, str(path)))
+        segments = with_unique_ids(reader(path.read_bytes(), str(path), encoding))
     except InputError:
         raise
     except RecursionError:  # JSON nested thousands deep: this file's error, never the run's
@@ -123,8 +140,13 @@ _OUTPUT_SUFFIXES = (".aligned.jsonl", ".meta.json")  # a transcript's output fol
 
 
 def is_transcript(path: Path) -> bool:
-    """A file `find_transcripts` takes from a folder: a reader's suffix, and not a glossary."""
-    return path.suffix.lower() in READERS and not path.name.endswith(GLOSSARY_SUFFIX)
+    """A file `find_transcripts` takes from a folder: a reader's suffix, and not a glossary nor the
+    lock file Word leaves beside a document it has open (`~$name.docx`)."""
+    return (
+        path.suffix.lower() in READERS
+        and not path.name.endswith(GLOSSARY_SUFFIX)
+        and not path.name.startswith("~$")
+    )
 
 
 def unsearched_notes(paths: Sequence[Path]) -> list[str]:

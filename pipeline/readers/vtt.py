@@ -1,4 +1,6 @@
-"""WebVTT: header, NOTE/STYLE/REGION blocks skipped, optional cue ids, <v Speaker> voices, entities."""
+"""WebVTT: header, NOTE/STYLE/REGION blocks skipped, optional cue ids, <v Speaker> voices, entities.
+
+YouTube's automatic captions (inline word times) read through `youtube_vtt`."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import re
 from pipeline.errors import InputError
 from pipeline.readers.common import strip_markup
 from pipeline.readers.cues import blocks, is_timing, parse_timing
+from pipeline.readers.youtube_vtt import is_youtube_vtt, read_youtube_vtt
 from pipeline.records import Segment
 
 _VOICE = re.compile(r"<v(?:\.[^\s>]*)?\s+([^>]+)>")
@@ -14,6 +17,8 @@ _SKIPPED_BLOCKS = ("NOTE", "STYLE", "REGION")
 
 
 def read_vtt(text: str, path: str) -> list[Segment]:
+    if is_youtube_vtt(text):
+        return read_youtube_vtt(text, path)
     all_blocks = list(blocks(text))
     if not all_blocks or not all_blocks[0].lines[0].lstrip("\ufeff").startswith("WEBVTT"):
         raise InputError(path, "a WebVTT file must start with the line 'WEBVTT'", line=1)
