@@ -229,6 +229,7 @@ async function save(id, fields, revision = rows.get(id).data.revision) {
   const saved = await response.json();
   render(saved);
   offerFlags([saved]); // an edit can bring a flag no sentence had
+  await load(); // at once, the sentences whose memory proposal this save changed: counts stay true
   refresh();
   const gone = place.has(id) ? "" : " (no longer shown by this filter)";
   say(`Sentence ${saved.index} saved: ${STATUS_NAMES[saved.status] ?? saved.status}${saved.flagged ? ", flagged" : ""}${gone}.`);
