@@ -193,6 +193,9 @@ def test_a_reviewer_works_by_mouse_alone_and_every_count_agrees_with_its_filter(
         page.goto(f"{url}/")
         cells = page.locator("table.progress tbody td")
         assert cells.nth(5).inner_text() == str(before - 1)  # Flagged, as the page's filter showed
+        cells.nth(5).get_by_role("link").click()  # each count opens the page showing those sentences
+        expect(page.locator("#filter")).to_have_value("flagged")
+        expect(page.locator("article.s:visible")).to_have_count(before - 1)
         browser.close()
 
 

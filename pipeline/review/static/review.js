@@ -172,26 +172,33 @@ function counts() {
   }));
   bar.setAttribute("aria-label", `Review progress: ${entries.map(([, label, n]) => `${n} ${label}`).join(", ")} of ${rows.size}`);
   const filter = document.getElementById("filter").value;
-  legend.replaceChildren(...entries.map(([value, label, n, kind]) => {
-    const button = el("button", `count ${kind}`, `${n} ${label}`);
-    button.type = "button";
-    button.dataset.filter = value;
+  // Updated in place, never rebuilt: a count button that has the focus keeps it.
+  if (legend.children.length !== entries.length) {
+    legend.replaceChildren(...entries.map(([value, label, , kind]) => {
+      const button = el("button", `count ${kind}`);
+      button.type = "button";
+      button.dataset.filter = value;
+      button.title = `Show the ${label} sentences`;
+      return button;
+    }));
+  }
+  entries.forEach(([value, label, n], i) => {
+    const button = legend.children[i];
+    button.textContent = `${n} ${label}`;
     button.setAttribute("aria-pressed", String(filter === value));
-    button.title = `Show the ${label} sentences`;
-    return button;
-  }));
+  });
 }
 
 function say(text) {
   document.getElementById("status").textContent = text;
 }
 
-function select(id, scroll = true) {
+function select(id, scroll = true, focus = true) {
   if (current && rows.has(current)) rows.get(current).element.classList.remove("current");
   current = id;
   const element = rows.get(id).element;
   element.classList.add("current");
-  if (!element.contains(document.activeElement)) element.focus({ preventScroll: true });
+  if (focus && !element.contains(document.activeElement)) element.focus({ preventScroll: true });
   if (scroll) element.scrollIntoView({ block: "nearest" });
 }
 
@@ -418,6 +425,9 @@ async function load() {
   if (first) {
     order = body.sentences.map((s) => s.id);
     list.replaceChildren(...order.map((id) => rows.get(id).element));
+    const show = new URLSearchParams(location.search).get("show"); // the index page's counts link here
+    const filter = document.getElementById("filter");
+    if ([...filter.options].some((option) => option.value === show)) filter.value = show;
     applyView();
     if (order.length) select(order[0], false);
     indexTimes();
@@ -503,7 +513,7 @@ if (player) {
   player.addEventListener("timeupdate", () => {
     if (stopAt !== null || player.paused) return;
     const id = sentenceAt(player.currentTime); // playing on: the current sentence follows
-    if (id !== null && id !== current && !editing) select(id);
+    if (id !== null && id !== current && !editing) select(id, true, false); // the player keeps the focus
   });
   player.addEventListener("error", () => {
     const code = player.error ? player.error.code : 0;
