@@ -243,16 +243,16 @@ def deliver(
     store: ReviewStore | None,
     glossary: Sequence[Term],
     summary: Summary,
-    given_media: Path | None = None,
+    media_file: Path | None = None,
 ) -> None:
     """An aligned transcript's output files and manifest, its rows in the review database (reviewed work
     kept) and its count in the summary: what `translate` and `align` both write, one way. Outputs that
     cannot be written are this transcript's error, not the run's. The manifest records the transcript's
-    recording (`given_media`, else found beside it; pipeline.review.media)."""
+    recording (`media_file`, else one found beside it; pipeline.review.media)."""
     from tqdm import tqdm
 
     transcript = aligned.transcript
-    recording = media.for_run(Path(transcript.source), given_media, output.root, transcript.name)
+    recording = media.for_run(Path(transcript.source), media_file, output.root, transcript.name)
     if recording is not None:
         manifest = {**manifest, "media": str(recording.resolve())}
     try:
