@@ -129,7 +129,7 @@ def test_play_plays_exactly_the_sentence_from_its_start_to_its_end(translated):
         browser.close()
 
 
-def test_a_reviewer_works_by_mouse_alone_and_every_count_agrees_with_its_filter(translated):
+def test_a_reviewer_works_by_mouse_or_touch_alone_and_every_count_agrees_with_its_filter(translated):
     from playwright.sync_api import expect, sync_playwright
 
     out, _ = translated
@@ -196,6 +196,14 @@ def test_a_reviewer_works_by_mouse_alone_and_every_count_agrees_with_its_filter(
         cells.nth(5).get_by_role("link").click()  # each count opens the page showing those sentences
         expect(page.locator("#filter")).to_have_value("flagged")
         expect(page.locator("article.s:visible")).to_have_count(before - 1)
+
+        # On a touch screen: a tap on a row's button does what a click does.
+        phone = browser.new_context(has_touch=True, is_mobile=True, viewport={"width": 390, "height": 800})
+        touch = phone.new_page()
+        touch.goto(f"{url}/t/talk")
+        last = touch.locator("article.s").nth(len(CUES) - 1)
+        last.get_by_role("button", name="Needs work", exact=True).tap()
+        expect(last.locator(".status")).to_have_text("needs-work")
         browser.close()
 
 
