@@ -95,6 +95,14 @@ def register(commands: Subcommands) -> None:
         help="a transcript named like one already in --out but read from another file replaces it, "
         "reviews included (without it, that file is refused)",
     )
+    translate.add_argument(
+        "--media",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the audio or video recording of the one transcript given, for the review app's player "
+        "(default: a media file with the transcript's name beside it)",
+    )
     translate.set_defaults(run=_translate)
 
     align = commands.add_parser(
@@ -188,6 +196,7 @@ def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         glossary=args.glossary,
         encoding=args.encoding,
         replace=args.replace,
+        media=args.media,
     )
     summary = translate(job)
     print(summary.format())

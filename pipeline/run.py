@@ -38,6 +38,7 @@ from pipeline.models import (
 from pipeline.output import OutputFolder
 from pipeline.readers import READERS, find_transcripts, read_transcript, unsearched_notes
 from pipeline.records import AlignedSentence, AlignedTranscript, Transcript, Translation, Unit
+from pipeline.review import media
 from pipeline.review.store import ReviewStore
 from pipeline.settings import DecodingOptions, Placement
 from pipeline.units import UnitOptions, build_units
@@ -68,6 +69,7 @@ class Job:
     encoding: str | None = None  # None: detected
     review: bool = True  # keep the review database in step (the bench times the pipeline without it)
     replace: bool = False  # a transcript of the same name from another file replaces the one in `out`
+    media: Path | None = None  # the recording of the one transcript given (pipeline.review.media)
 
 
 @dataclass
@@ -118,6 +120,10 @@ def translate(job: Job) -> Summary:
         found_in = " ".join(map(str, job.paths))
         below = f" ({summary.notes[0]})" if summary.notes else ""  # e.g. they are all in a subfolder
         raise UserError(f"no transcripts ({', '.join(READERS)}) found in {found_in}{below}")
+    if job.media is not None and len(paths) != 1:
+        raise UserError(f"--media names the recording of one transcript; {len(paths)} were given")
+    if job.media is not None:
+        media.given_media(job.media)  # a missing file or unknown kind fails before the model loads
     output = OutputFolder(job.out)
     transcripts = read_all(paths, job.encoding, output, summary)
     if transcripts:
@@ -222,7 +228,7 @@ def run_archive(
     total = sum(len(model_inputs(units)) for _, units in planned)  # what the model gets
     with tqdm(total=total, unit="unit", desc="translating", file=sys.stderr, dynamic_ncols=True) as bar:
         for aligned in translate_archive(planned, cached, bar.update):
-            deliver(aligned, output, job.formats, manifest, store, glossary, summary)
+            deliver(aligned, output, job.formats, manifest, store, glossary, summary, job.media)
     if cached.counts.cached:
         done = cached.counts.cached + cached.counts.translated
         summary.notes.append(f"{cached.counts.cached} of {done} units came from the translation cache")
@@ -237,13 +243,18 @@ def deliver(
     store: ReviewStore | None,
     glossary: Sequence[Term],
     summary: Summary,
+    media_file: Path | None = None,
 ) -> None:
     """An aligned transcript's output files and manifest, its rows in the review database (reviewed work
     kept) and its count in the summary: what `translate` and `align` both write, one way. Outputs that
-    cannot be written are this transcript's error, not the run's."""
+    cannot be written are this transcript's error, not the run's. The manifest records the transcript's
+    recording (`media_file`, else one found beside it; pipeline.review.media)."""
     from tqdm import tqdm
 
     transcript = aligned.transcript
+    recording = media.for_run(Path(transcript.source), media_file, output.root, transcript.name)
+    if recording is not None:
+        manifest = {**manifest, "media": str(recording.resolve())}
     try:
         written = output.write(aligned, formats, manifest)
     except OSError as error:  # a full disk, a read-only folder: this transcript's error

@@ -41,3 +41,40 @@ def with_aligner(out: Path, name: str, model: Path | None) -> None:
     path = OutputFolder(out).manifest(name)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"translator": "tiny", "aligner": record}), encoding="utf-8")
+
+
+def write_tone(path: Path, seconds: float = 60.0, rate: int = 8000) -> Path:
+    """A WAV recording made at test time (a 440 Hz tone, mono, 16-bit): media without a download."""
+    import math
+    import struct
+    import wave
+
+    frames = b"".join(
+        struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * n / rate)))
+        for n in range(int(seconds * rate))
+    )
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(frames)
+    return path
+
+
+def write_fake_ffmpeg(folder: Path, recording: Path) -> Path:
+    """An `ffmpeg` for tests (the real one is not installed here): it records its arguments beside itself
+    and writes `recording` to the output path it was given last, as a conversion would."""
+    import sys
+
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / "ffmpeg"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import pathlib, shutil, sys\n"
+        "here = pathlib.Path(sys.argv[0]).parent\n"
+        "(here / 'calls.txt').open('a').write(repr(sys.argv[1:]) + '\\n')\n"
+        f"shutil.copyfile({str(recording)!r}, sys.argv[-1])\n",
+        encoding="utf-8",
+    )
+    script.chmod(0o755)
+    return script

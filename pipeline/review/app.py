@@ -26,7 +26,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -34,8 +34,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from pipeline.errors import UserError
 from pipeline.output import OutputFolder
 from pipeline.records import ReviewedSentence
+from pipeline.review import media
 from pipeline.review.realign import Realigner, edit_alignment
-from pipeline.review.store import STATUSES, Conflict, ReviewStore, UnknownSentence
+from pipeline.review.store import STATUSES, Conflict, ReviewStore, UnknownSentence, is_flagged
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY = 1 << 20  # 1 MiB: one sentence's edit is a few kilobytes
@@ -44,13 +45,14 @@ ANY_ADDRESS = ("", "0.0.0.0", "::")
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        "media-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
 SINCE = re.compile(r"-?[0-9]{1,18}")  # fits SQLite's 64-bit integers
+PAGE_HEADERS = {"Cache-Control": "no-store"}  # Back shows today's counts, never a cached page's
 
 
 def sentence_json(reviewed: ReviewedSentence) -> dict:
@@ -73,6 +75,7 @@ def sentence_json(reviewed: ReviewedSentence) -> dict:
         "realigned": None if s.en == reviewed.machine else reviewed.realign_note is None,
         "realign_note": reviewed.realign_note,
         "status": reviewed.status,
+        "flagged": is_flagged(reviewed),  # one definition for the index, the filter and the counts
         "comment": reviewed.comment,
         "revision": reviewed.revision,
         "previous": reviewed.previous,
@@ -264,6 +267,26 @@ def update_fields(raw: bytes) -> tuple[int, dict[str, str]]:
     return revision, fields
 
 
+def chosen_file(raw: bytes) -> str:
+    """The file name in a media choice body, or a 400 saying what to send."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError) as error:
+        raise HTTPException(400, "not JSON: send {file: str}") from error
+    if not isinstance(body, dict) or not isinstance(body.get("file"), str):
+        raise HTTPException(400, "send {file: str}, a name from /media/choices")
+    return body["file"]
+
+
+def player_json(out: Path, name: str) -> dict | None:
+    """What the page's player needs: the registered file's name and the element that plays it."""
+    path = media.registered(out, name)
+    kind = None if path is None else media.media_type(path)
+    if path is None or kind is None:
+        return None
+    return {"file": path.name, "element": kind.element, "mime": kind.mime}
+
+
 def create_app(out: Path, *, host: str = "127.0.0.1", port: int | None = None) -> Starlette:
     """The app over `out`, answering to the addresses that listening on `host`:`port` serves
     (`ServedHosts`); without `port`, to loopback names on whatever port the server listens on."""
@@ -282,16 +305,21 @@ def create_app(out: Path, *, host: str = "127.0.0.1", port: int | None = None) -
 
     async def index(request: Request) -> Response:
         progress = [store.progress(name) for name in store.transcripts()]
-        return HTMLResponse(pages.get_template("app_index.html.j2").render(progress=progress, folder=out))
+        page = pages.get_template("app_index.html.j2").render(progress=progress, folder=out)
+        return HTMLResponse(page, headers=PAGE_HEADERS)
 
     async def transcript_page(request: Request) -> Response:
         name = known(request.path_params["name"])
         manifest = OutputFolder(out).manifest(name)
         made_by = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else None
         page = pages.get_template("app_transcript.html.j2").render(
-            name=name, statuses=STATUSES, made_by=made_by
+            name=name,
+            statuses=STATUSES,
+            made_by=made_by,
+            player=player_json(out, name),
+            converter=media.converter() is not None,
         )
-        return HTMLResponse(page)
+        return HTMLResponse(page, headers=PAGE_HEADERS)
 
     async def list_transcripts(request: Request) -> Response:
         return JSONResponse([asdict(store.progress(name)) for name in store.transcripts()])
@@ -332,6 +360,45 @@ def create_app(out: Path, *, host: str = "127.0.0.1", port: int | None = None) -
         except UnknownSentence as error:
             raise HTTPException(404, f"no sentence {request.path_params['id']!r}") from error
 
+    async def play_media(request: Request) -> Response:
+        """The registered recording, with HTTP range requests (FileResponse answers Range with 206)."""
+        name = known(request.path_params["name"])
+        path = media.registered(out, name)
+        kind = None if path is None else media.media_type(path)
+        if path is None or kind is None:
+            raise HTTPException(404, f"no recording is registered for {name!r}")
+        return FileResponse(path, media_type=kind.mime, headers={"Cache-Control": "no-cache"})
+
+    def offered(name: str) -> list[Path]:
+        source = store.origin(name)
+        return [] if source is None else media.beside(source)
+
+    async def media_choices(request: Request) -> Response:
+        """The media files beside the transcript's source, by name: the only ones a page may pick."""
+        name = known(request.path_params["name"])
+        return JSONResponse([path.name for path in offered(name)])
+
+    async def choose_media(request: Request) -> Response:
+        name = known(request.path_params["name"])
+        chosen = chosen_file(await request.body())
+        by_name = {path.name: path for path in offered(name)}
+        if chosen not in by_name:
+            raise HTTPException(400, f"{chosen!r} is not a media file beside the transcript")
+        media.register(out, name, by_name[chosen])
+        return JSONResponse(player_json(out, name))
+
+    async def convert_media(request: Request) -> Response:
+        """A one-time conversion of the registered recording to a file every browser plays (ffmpeg)."""
+        name = known(request.path_params["name"])
+        path = media.registered(out, name)
+        if path is None:
+            raise HTTPException(404, f"no recording is registered for {name!r}")
+        try:
+            await run_in_threadpool(media.convert, out, name, path)
+        except UserError as error:
+            raise HTTPException(409, str(error)) from error
+        return JSONResponse(player_json(out, name))
+
     routes = [
         Route("/", index),
         Route("/t/{name}", transcript_page),
@@ -339,6 +406,10 @@ def create_app(out: Path, *, host: str = "127.0.0.1", port: int | None = None) -
         Route("/api/t/{name}/sentences", sentences),
         Route("/api/t/{name}/sentences/{id}", update, methods=["POST"]),
         Route("/api/t/{name}/sentences/{id}/history", history),
+        Route("/api/t/{name}/media", play_media),
+        Route("/api/t/{name}/media", choose_media, methods=["POST"]),
+        Route("/api/t/{name}/media/choices", media_choices),
+        Route("/api/t/{name}/media/convert", convert_media, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [

@@ -132,8 +132,14 @@ class Progress:
     approved: int
     edited: int
     needs_work: int
-    flagged: int  # not yet approved and flagged by the checks (glossary included)
+    flagged: int  # is_flagged: the transcript page's filter shows as many
     untouched: int
+
+
+def is_flagged(reviewed: ReviewedSentence) -> bool:
+    """What "flagged" means everywhere (index page, transcript page, its filter and progress bar): not
+    yet approved, with a flag of the current English (a check's, the glossary's, a memory proposal's)."""
+    return reviewed.status != "approved" and bool(reviewed.sentence.flags)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -473,6 +479,12 @@ class ReviewStore:
 
     # --- what the review app and the exports read ----------------------------------------------------
 
+    def origin(self, name: str) -> Path | None:
+        """The file transcript `name` was read from (see `claim`), where recorded."""
+        with self._connect(write=False) as db:
+            row = db.execute("SELECT path FROM origins WHERE name = ?", (name,)).fetchone()
+        return None if row is None else Path(row["path"])
+
     def transcripts(self) -> list[str]:
         with self._connect(write=False) as db:
             return [row["name"] for row in db.execute("SELECT name FROM transcripts ORDER BY name")]
@@ -509,7 +521,7 @@ class ReviewStore:
     def progress(self, name: str) -> Progress:
         sentences = self.sentences(name)
         count = {status: sum(1 for s in sentences if s.status == status) for status in STATUSES}
-        flagged = sum(1 for s in sentences if s.status != "approved" and s.sentence.flags)
+        flagged = sum(1 for s in sentences if is_flagged(s))
         return Progress(
             name,
             len(sentences),

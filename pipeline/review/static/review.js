@@ -1,6 +1,9 @@
 // The transcript review page. Every transcript string goes into the page with textContent, never as
 // markup. Changes are saved at once; a save based on a stale revision comes back as a conflict that
-// the reviewer resolves, and changes saved in another tab appear here within a few seconds.
+// the reviewer resolves, and changes saved in another tab appear here within a few seconds. Every row's
+// buttons come from the row template and answer through one listener on the list (event delegation),
+// so a 10,000-sentence page builds no more per row than before. With a registered recording, the
+// player plays a sentence from its start to its end, or plays on with the current sentence following.
 "use strict";
 
 const transcript = document.body.dataset.transcript;
@@ -28,8 +31,9 @@ const words = (text) => text.split(SPACE).filter(Boolean);
 // The translation memory's proposal for an untouched sentence: English reviewed for the same Arabic
 // elsewhere in the transcript, sent in `previous` with the `memory` flag. Only a reviewer's save uses it.
 const proposal = (data) => (data.flags.includes("memory") && data.previous !== null ? data.previous : null);
-// Flagged as the index page counts it: not yet approved, with a check's flag or a proposal.
-const flagged = (data) => data.status !== "approved" && data.flags.length > 0;
+// Flagged as the server defines it for every count (store.is_flagged): not approved, with a flag.
+const flagged = (data) => data.flagged;
+const STATUS_NAMES = { untouched: "untouched", edited: "edited", approved: "approved", "needs-work": "needs work" };
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -50,7 +54,6 @@ function render(data) {
   if (!row) {
     const element = rowTemplate.content.firstElementChild.cloneNode(true);
     element.dataset.id = data.id;
-    element.addEventListener("click", () => select(data.id, false));
     row = { element, data };
     rows.set(data.id, row);
   }
@@ -58,6 +61,7 @@ function render(data) {
   const e = row.element;
   e.dataset.status = data.status;
   e.querySelector(".index").textContent = `#${data.index}`;
+  e.setAttribute("aria-label", `Sentence ${data.index}, ${STATUS_NAMES[data.status] ?? data.status}`);
   e.querySelector(".time").textContent = data.start === null ? "" : `${timecode(data.start)} – ${timecode(data.end)}`;
   e.querySelector(".speaker").textContent = showControls(data.speaker || "");
   const status = e.querySelector(".status");
@@ -136,23 +140,65 @@ function applyView() {
   counts();
 }
 
+function refresh() {
+  // After any change: the shown rows are again exactly those the filter names (so every count agrees
+  // with what is shown); a selected sentence that no longer matches gives way to the next shown one.
+  const at = current === null ? undefined : view.indexOf(current);
+  applyView();
+  if (current !== null && !place.has(current) && view.length) {
+    select(view[Math.min(at === undefined || at < 0 ? 0 : at, view.length - 1)], false);
+  }
+}
+
 function counts() {
-  const tally = {};
+  // The statuses split the transcript (the bar); "flagged" cuts across them. Each count is a button
+  // that shows exactly its sentences, so what it says and what the filter shows are one number.
+  const tally = Object.fromEntries(Object.keys(STATUS_NAMES).map((status) => [status, 0]));
   let marked = 0;
   for (const { data } of rows.values()) {
     tally[data.status] = (tally[data.status] || 0) + 1;
     if (flagged(data)) marked += 1;
   }
-  const parts = Object.entries(tally).map(([k, v]) => `${v} ${k}`);
-  document.getElementById("counts").textContent = [...parts, `${marked} flagged`].join(" · ");
+  const total = rows.size || 1;
+  const bar = document.getElementById("progress");
+  const legend = document.getElementById("counts");
+  const entries = [["approved"], ["edited"], ["needs-work"], ["untouched"]].map(([status]) => [`status:${status}`, STATUS_NAMES[status], tally[status], status]);
+  entries.push(["flagged", "flagged", marked, "flagged"]);
+  bar.replaceChildren(...entries.slice(0, 4).map(([, label, n, kind]) => {
+    const part = el("span", `part ${kind}`);
+    part.style.width = `${(100 * n) / total}%`;
+    part.title = `${n} ${label}`;
+    return part;
+  }));
+  bar.setAttribute("aria-label", `Review progress: ${entries.map(([, label, n]) => `${n} ${label}`).join(", ")} of ${rows.size}`);
+  const filter = document.getElementById("filter").value;
+  // Updated in place, never rebuilt: a count button that has the focus keeps it.
+  if (legend.children.length !== entries.length) {
+    legend.replaceChildren(...entries.map(([value, label, , kind]) => {
+      const button = el("button", `count ${kind}`);
+      button.type = "button";
+      button.dataset.filter = value;
+      button.title = `Show the ${label} sentences`;
+      return button;
+    }));
+  }
+  entries.forEach(([value, label, n], i) => {
+    const button = legend.children[i];
+    button.textContent = `${n} ${label}`;
+    button.setAttribute("aria-pressed", String(filter === value));
+  });
 }
 
-function select(id, scroll = true) {
+function say(text) {
+  document.getElementById("status").textContent = text;
+}
+
+function select(id, scroll = true, focus = true) {
   if (current && rows.has(current)) rows.get(current).element.classList.remove("current");
   current = id;
   const element = rows.get(id).element;
   element.classList.add("current");
-  element.focus({ preventScroll: true });
+  if (focus && !element.contains(document.activeElement)) element.focus({ preventScroll: true });
   if (scroll) element.scrollIntoView({ block: "nearest" });
 }
 
@@ -173,6 +219,7 @@ async function save(id, fields, revision = rows.get(id).data.revision) {
   });
   if (response.status === 409) {
     conflict(id, fields, (await response.json()).current);
+    say(`Sentence ${rows.get(id).data.index} was changed elsewhere: choose which English to keep.`);
     return false;
   }
   if (!response.ok) {
@@ -189,7 +236,10 @@ async function save(id, fields, revision = rows.get(id).data.revision) {
   const saved = await response.json();
   render(saved);
   offerFlags([saved]); // an edit can bring a flag no sentence had
-  counts();
+  await load(); // at once, the sentences whose memory proposal this save changed: counts stay true
+  refresh();
+  const gone = place.has(id) ? "" : " (no longer shown by this filter)";
+  say(`Sentence ${saved.index} saved: ${STATUS_NAMES[saved.status] ?? saved.status}${saved.flagged ? ", flagged" : ""}${gone}.`);
   return true;
 }
 
@@ -207,12 +257,14 @@ function conflictBox(id, theirs) {
   box.append(el("div", "", `Theirs (${theirs.status}): ${theirs.en}`));
   box.append(el("div", "", `Yours: ${fields.en ?? theirs.en}${fields.status ? ` (${fields.status})` : ""}`));
   const keep = el("button", "", "Keep mine");
-  keep.addEventListener("click", () => {
+  keep.addEventListener("click", (event) => {
+    event.stopPropagation();
     conflicts.delete(id);
     save(id, fields);
   });
   const take = el("button", "", "Keep theirs");
-  take.addEventListener("click", () => {
+  take.addEventListener("click", (event) => {
+    event.stopPropagation();
     conflicts.delete(id);
     render(rows.get(id).data);
   });
@@ -246,24 +298,40 @@ function openEditor(id, field) {
   const openedOn = row.data.revision;
   editing = id;
   const target = field === "en" ? row.element.querySelector(".en") : row.element.querySelector(".extra");
+  const label = field === "en" ? "English" : "Comment";
   const box = el("textarea");
   box.value = field === "en" ? row.data.en : row.data.comment;
-  box.setAttribute("aria-label", field === "en" ? "English" : "Comment");
-  box.addEventListener("keydown", async (event) => {
+  box.setAttribute("aria-label", label);
+  const cancel = () => {
+    editing = null;
+    render(rows.get(id).data);
+    select(id);
+  };
+  const commit = async () => {
+    const value = box.value;
+    editing = null;
+    await save(id, field === "en" ? { en: value } : { comment: value }, openedOn);
+    select(id);
+  };
+  box.addEventListener("keydown", (event) => {
     event.stopPropagation();
-    if (event.key === "Escape") {
-      editing = null;
-      render(rows.get(id).data);
-      select(id);
-    } else if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+    if (event.key === "Escape") cancel();
+    else if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
-      const value = box.value;
-      editing = null;
-      await save(id, field === "en" ? { en: value } : { comment: value }, openedOn);
-      select(id);
+      commit();
     }
   });
-  target.replaceChildren(box);
+  const saveButton = el("button", "", `Save ${label.toLowerCase()}`);
+  saveButton.type = "button";
+  saveButton.title = "Save (Ctrl+Enter)";
+  saveButton.addEventListener("click", (event) => { event.stopPropagation(); commit(); });
+  const cancelButton = el("button", "", "Cancel");
+  cancelButton.type = "button";
+  cancelButton.title = "Cancel (Esc)";
+  cancelButton.addEventListener("click", (event) => { event.stopPropagation(); cancel(); });
+  const editor = el("div", "editor");
+  editor.append(box, saveButton, " ", cancelButton);
+  target.replaceChildren(editor);
   box.focus();
 }
 
@@ -276,23 +344,48 @@ async function showHistory(id) {
   rows.get(id).element.querySelector(".extra").replaceChildren(box);
 }
 
+// One table of what each action does, for the keys and the row buttons alike.
+const ACTIONS = {
+  play: (id, event) => playSentence(id, Boolean(event?.shiftKey)),
+  approve: (id) => save(id, { status: "approved" }),
+  "needs-work": (id) => save(id, { status: "needs-work" }),
+  edit: (id) => openEditor(id, "en"),
+  comment: (id) => openEditor(id, "comment"),
+  history: (id) => showHistory(id),
+  memory: (id) => useProposal(id),
+};
+const KEYS = { Enter: "edit", e: "edit", a: "approve", n: "needs-work", c: "comment", m: "memory", h: "history", p: "play", P: "play" };
+
 document.addEventListener("keydown", (event) => {
-  if (editing || ["TEXTAREA", "SELECT", "INPUT", "BUTTON", "SUMMARY"].includes(event.target.tagName)) return;
+  if (editing || ["TEXTAREA", "SELECT", "INPUT", "SUMMARY"].includes(event.target.tagName)) return;
+  if (event.target.tagName === "BUTTON" && (event.key === "Enter" || event.key === " ")) return; // the button's own
   if (event.ctrlKey || event.metaKey || event.altKey) return;
-  const actions = {
-    j: () => move(1), ArrowDown: () => move(1), k: () => move(-1), ArrowUp: () => move(-1),
-    Enter: () => current && openEditor(current, "en"), e: () => current && openEditor(current, "en"),
-    a: () => current && save(current, { status: "approved" }),
-    n: () => current && save(current, { status: "needs-work" }),
-    c: () => current && openEditor(current, "comment"),
-    m: () => current && useProposal(current),
-    h: () => current && showHistory(current),
-  };
-  const action = actions[event.key];
-  if (action) {
+  const moves = { j: 1, ArrowDown: 1, k: -1, ArrowUp: -1 };
+  if (event.key in moves) {
     event.preventDefault();
-    action();
+    move(moves[event.key]);
+  } else if (event.key in KEYS && current) {
+    event.preventDefault();
+    ACTIONS[KEYS[event.key]](current, event);
   }
+});
+
+list.addEventListener("click", (event) => {
+  const element = event.target.closest("article.s");
+  if (!element || event.target.closest("textarea, .editor, .conflict, .proposal")) return;
+  const id = element.dataset.id;
+  const button = event.target.closest("button[data-action]");
+  if (current !== id) select(id, false);
+  if (button) ACTIONS[button.dataset.action](id, event);
+});
+
+document.getElementById("counts").addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-filter]");
+  if (!button) return;
+  document.getElementById("filter").value = button.dataset.filter;
+  document.getElementById("flag").value = "";
+  refresh();
+  say(`Showing ${view.length} ${button.textContent.replace(/^[0-9]+ /, "")} sentence(s).`);
 });
 
 list.addEventListener("mouseover", (event) => {
@@ -304,7 +397,7 @@ list.addEventListener("mouseover", (event) => {
   word.classList.add("hl");
 });
 
-for (const id of ["filter", "flag", "sort"]) document.getElementById(id).addEventListener("change", applyView);
+for (const id of ["filter", "flag", "sort"]) document.getElementById(id).addEventListener("change", refresh);
 
 function offerFlags(sentences) {
   const choice = document.getElementById("flag");
@@ -332,11 +425,124 @@ async function load() {
   if (first) {
     order = body.sentences.map((s) => s.id);
     list.replaceChildren(...order.map((id) => rows.get(id).element));
+    const show = new URLSearchParams(location.search).get("show"); // the index page's counts link here
+    const filter = document.getElementById("filter");
+    if ([...filter.options].some((option) => option.value === show)) filter.value = show;
     applyView();
     if (order.length) select(order[0], false);
-  } else {
-    counts();
+    indexTimes();
+  } else if (body.sentences.length) {
+    refresh();
   }
+}
+
+// --- the recording ------------------------------------------------------------------------------------
+const player = document.getElementById("player");
+let stopAt = null; // where playing one sentence pauses; null: playing on
+let timed = []; // [start, id] of the sentences with times, by start
+
+function indexTimes() {
+  timed = order.map((id) => [rows.get(id).data.start, id]).filter(([start]) => start !== null).sort((a, b) => a[0] - b[0]);
+}
+
+function sentenceAt(seconds) {
+  // The last sentence starting at or before `seconds` (binary search).
+  let low = 0, high = timed.length - 1, found = null;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    if (timed[middle][0] <= seconds) { found = timed[middle][1]; low = middle + 1; } else high = middle - 1;
+  }
+  return found;
+}
+
+function playSentence(id, playOn = false) {
+  const data = rows.get(id).data;
+  if (!player) return say("No recording is registered for this transcript.");
+  if (data.start === null) return say(`Sentence ${data.index} has no time in the transcript.`);
+  if (!player.paused && current === id && stopAt !== null && !playOn) {
+    player.pause();
+    return say("Paused.");
+  }
+  const follow = playOn || document.getElementById("follow").checked;
+  const lead = Math.max(0, Number(document.getElementById("lead-in").value) || 0);
+  stopAt = follow ? null : data.end;
+  player.currentTime = Math.max(0, data.start - lead);
+  player.play().catch(() => {}); // a refusal shows through the element's error event
+  say(`Playing sentence ${data.index}${follow ? " and on" : ""}.`);
+}
+
+function watchEnd() {
+  // Checked every frame while playing one sentence: timeupdate comes only every quarter second.
+  if (!player || player.paused) return;
+  if (stopAt !== null && player.currentTime >= stopAt) {
+    player.pause();
+    stopAt = null;
+    return;
+  }
+  requestAnimationFrame(watchEnd);
+}
+
+function mediaProblem(text, offerConversion) {
+  const box = document.getElementById("media-problem");
+  box.hidden = false;
+  box.replaceChildren(el("span", "", text));
+  if (offerConversion) {
+    const button = el("button", "", "Convert to a playable file (ffmpeg)");
+    button.type = "button";
+    button.id = "convert";
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      say("Converting the recording with ffmpeg…");
+      const response = await fetch(`/api/t/${encodeURIComponent(transcript)}/media/convert`, {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: "{}",
+      });
+      if (response.ok) location.reload();
+      else {
+        button.disabled = false;
+        say(`Not converted: ${(await response.json()).error}`);
+      }
+    });
+    box.append(" ", button);
+  }
+  say(text);
+}
+
+if (player) {
+  document.body.classList.add("has-media");
+  player.addEventListener("play", () => requestAnimationFrame(watchEnd));
+  player.addEventListener("timeupdate", () => {
+    if (stopAt !== null || player.paused) return;
+    const id = sentenceAt(player.currentTime); // playing on: the current sentence follows
+    if (id !== null && id !== current && !editing) select(id, true, false); // the player keeps the focus
+  });
+  player.addEventListener("error", () => {
+    const code = player.error ? player.error.code : 0;
+    const file = player.dataset.file;
+    const converter = document.body.dataset.converter === "ffmpeg";
+    const why = code === 4 ? "this browser cannot play its format" : "it could not be loaded";
+    mediaProblem(
+      `The recording ${file} cannot be played: ${why}.` +
+        (converter ? "" : " Install ffmpeg (Debian: apt-get install ffmpeg) to convert it to a playable file."),
+      converter,
+    );
+  });
+  document.getElementById("speed").addEventListener("change", (event) => {
+    player.playbackRate = Number(event.target.value);
+  });
+} else {
+  fetch(`/api/t/${encodeURIComponent(transcript)}/media/choices`).then((r) => r.json()).then((files) => {
+    if (!files.length) return;
+    const choice = document.getElementById("media-file");
+    choice.replaceChildren(...files.map((file) => el("option", "", file)));
+    document.getElementById("media-choice").hidden = false;
+    document.getElementById("use-media").addEventListener("click", async () => {
+      const response = await fetch(`/api/t/${encodeURIComponent(transcript)}/media`, {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ file: choice.value }),
+      });
+      if (response.ok) location.reload();
+      else say(`Not registered: ${(await response.json()).error}`);
+    });
+  });
 }
 
 load();
