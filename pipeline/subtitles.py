@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -157,7 +157,22 @@ def chunks(words: Sequence[str], minimum: int, rules: SubtitleRules) -> list[tup
     count = min(n, max(needed, minimum))
     if count <= 1:
         return [(0, n)]
-    return _split(words, count, reach, rules.max_line * rules.max_lines) or [(0, n)]
+    starts = _starts(words)
+    cut = _cuts(words)
+
+    def line_break(i: int, j: int) -> float:
+        """What the best first line break of a cue of words i..j-1 costs (0: it fits one line)."""
+        if starts[j] - starts[i] - 1 <= rules.max_line:
+            return 0.0
+        rest = (rules.max_lines - 1) * rules.max_line
+        costs = [
+            cut[b]
+            for b in range(i + 1, j)
+            if starts[b] - starts[i] - 1 <= rules.max_line and starts[j] - starts[b] - 1 <= rest
+        ]
+        return min(costs, default=0.0) / 2  # a line break matters less than where the cue ends
+
+    return _split(words, count, reach, rules.max_line * rules.max_lines, line_break) or [(0, n)]
 
 
 def _starts(words: Sequence[str]) -> list[int]:
@@ -168,15 +183,25 @@ def _starts(words: Sequence[str]) -> list[int]:
     return starts
 
 
+def _cuts(words: Sequence[str]) -> list[float]:
+    """break_cost before each word (0 before the first and after the last)."""
+    return [0.0] + [break_cost(words[j - 1], words[j]) for j in range(1, len(words))] + [0.0]
+
+
 def _split(
-    words: Sequence[str], count: int, reach: Sequence[int], width: int
+    words: Sequence[str],
+    count: int,
+    reach: Sequence[int],
+    width: int,
+    inside: Callable[[int, int], float] = lambda i, j: 0.0,
 ) -> list[tuple[int, int]] | None:
-    """The words as `count` consecutive parts [i, j) with j <= reach[i], the best by break costs and
-    balance of lengths; None if there are none."""
+    """The words as `count` consecutive parts [i, j) with j <= reach[i], the best by break costs (those
+    between the parts, and what `inside` says a part's own breaks cost) and balance of lengths; None
+    if there are none."""
     n = len(words)
     starts = _starts(words)
     target = (starts[n] - 1) / count
-    cut = [0.0] + [break_cost(words[j - 1], words[j]) for j in range(1, n)] + [0.0]
+    cut = _cuts(words)
     # best[k][j]: the cost of the first j words in k parts, and where part k starts.
     best: list[dict[int, tuple[float, int]]] = [{0: (0.0, 0)}]
     for k in range(1, count + 1):
@@ -185,7 +210,8 @@ def _split(
             for j in range(i + 1, min(reach[i], n - (count - k)) + 1):
                 if k == count and j != n:
                     continue
-                total = cost + cut[j] + ((starts[j] - starts[i] - 1 - target) / width) ** 2 * 8
+                balance = ((starts[j] - starts[i] - 1 - target) / width) ** 2 * 8
+                total = cost + cut[j] + balance + inside(i, j)
                 if j not in row or total < row[j][0]:
                     row[j] = (total, i)
         best.append(row)
@@ -378,10 +404,11 @@ def _arabic_cuts(
 
 
 def fit_times(drafts: Sequence[_Draft], rules: SubtitleRules) -> list[tuple[int, int]]:
-    """The drafts' times made a subtitle track: never backwards or overlapping, `gap_ms` between cues,
-    each cue given the time to read it at max_cps (at least min_seconds, at most max_seconds) as far
-    as the next cue's wished-for start allows; a cue that must still be short keeps at least its own
-    wished-for time (or a frame), pushing the next one later."""
+    """The drafts' times made a subtitle track: never backwards or overlapping, `gap_ms` between cues
+    (taken from the end of the earlier one), each cue given the time to read it at max_cps (at least
+    min_seconds, at most max_seconds) as far as the next cue's wished-for start allows. A cue that is
+    still too short stays so (it is reported) rather than push the cues after it off their speech;
+    only a cue with no time left at all gets a frame, and pushes the next."""
     frame = round(1000 / rules.fps)
     placed: list[tuple[int, int]] = []
     for number, draft in enumerate(drafts):
@@ -391,8 +418,7 @@ def fit_times(drafts: Sequence[_Draft], rules: SubtitleRules) -> list[tuple[int,
         end = start + min(wanted, rules.max_ms)
         if number + 1 < len(drafts):
             end = min(end, drafts[number + 1].start - rules.gap_ms)
-        end = max(end, min(draft.end, start + rules.max_ms), start + frame)
-        placed.append((start, end))
+        placed.append((start, max(end, start + frame)))
     return placed
 
 
