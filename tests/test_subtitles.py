@@ -21,7 +21,10 @@ from pipeline.review.store import ReviewStore
 from pipeline.subtitles import DEFAULTS, NO_BREAK_AFTER, SubtitleRules, arabic_times, subtitle_cues
 from pipeline.writers.srt import render_srt
 from pipeline.writers.vtt import render_vtt
+from tests.conftest import DATA
 from tests.review_helpers import aligned
+
+TOR = DATA / "tor_animation"
 
 LONG = (
     "We are constantly sharing information about ourselves and our private lives: the food we eat, "
@@ -88,7 +91,10 @@ def test_a_long_sentence_becomes_cues_of_two_balanced_lines_split_at_punctuation
 
 
 def test_no_line_or_cue_ends_on_an_article_or_preposition():
-    text = "the analysis of the documents from the archive of the ministry of the interior in the capital of the country"
+    text = (
+        "the analysis of the documents from the archive of the ministry of the interior in the capital "
+        "of the country"
+    )
     cues = subtitle_cues(transcript(sentence(text, "نص", 0.0, 10.0)), DEFAULTS)
     lines = [line for cue in cues for line in cue.lines]
     assert len(lines) >= 3
@@ -315,3 +321,63 @@ def test_ttml_export_is_well_formed_xml_with_each_cue_and_its_lines(tmp_path):
     assert len(texts) >= 6 and all(len(lines) <= 2 for lines in texts)
     assert " ".join(line for lines in texts[4:] for line in lines) == LONG
     assert len(pysubs2.load(str(path))) == len(texts)  # and another program's reader opens it
+
+
+# --- translate and align: the options and the summary ------------------------------------------------
+
+
+def subtitle_stats(path):
+    """(share of cues between 0.83 s and 7 s, share read at 20 characters per second or slower)."""
+    cues = read_transcript(path).segments
+    seconds = [cue.end - cue.start for cue in cues]
+    timed = sum(1 for s in seconds if 0.83 - 5e-4 <= s <= 7 + 5e-4) / len(cues)
+    readable = sum(1 for c, s in zip(cues, seconds, strict=True) if len(" ".join(c.text.split())) <= 20 * s)
+    return timed, readable / len(cues)
+
+
+@pytest.mark.slow
+def test_human_subtitles_aligned_to_their_arabic_keep_the_conventions_no_worse_than_the_human_file(
+    tmp_path, tiny_aligner, capsys
+):
+    """The Tor animation's English subtitles, aligned to its Arabic with `align`: at least 95% of the
+    cues last 0.83 to 7 s, and no smaller share is readable at 20 characters per second than in the
+    human file (the Arabic voice-over is faster in places: splitting cannot slow it, must not worsen it)."""
+    arabic, english = TOR / "Tor_animation.ar.srt", TOR / "Tor_animation.en.srt"
+    out = tmp_path / "out"
+    command = ["align", str(arabic), str(english), "--aligner", str(tiny_aligner), "--out", str(out)]
+    assert main([*command, "--backend", "ct2"]) == 0
+    printed = capsys.readouterr().out
+    exported = out / "Tor_animation.ar" / "Tor_animation.ar.en.srt"
+    timed, readable = subtitle_stats(exported)
+    human_timed, human_readable = subtitle_stats(english)
+    assert timed >= 0.95 and readable >= human_readable, (timed, readable, human_timed, human_readable)
+    cues = read_transcript(exported).segments
+    assert all(len(line) <= 42 for cue in cues for line in cue.text.split("\n"))
+    assert len([cue for cue in cues if cue.text.count("\n") > 1]) == 0
+    slow = sum(1 for cue in cues if len(" ".join(cue.text.split())) > 20 * (cue.end - cue.start))
+    # The summary names the transcript and counts what cannot keep the limits (the fast cues among them).
+    note = next(line for line in printed.splitlines() if "subtitle limits" in line)
+    assert note.startswith("  note: Tor_animation.ar: ") and int(note.split()[2]) >= slow > 0
+
+
+def test_align_takes_the_subtitle_options(tmp_path, tiny_aligner, capsys):
+    arabic, english = tmp_path / "talk.srt", tmp_path / "talk.txt"
+    arabic.write_text(
+        "1\n00:00:01,000 --> 00:00:09,000\nنحن نشارك باستمرار معلومات عن أنفسنا وحياتنا الخاصة\n\n"
+        "2\n00:00:10,000 --> 00:00:10,500\nنعم\n",
+        encoding="utf-8",
+    )
+    english.write_text(f"{LONG}\nYes, that is right, absolutely right.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    options = ["--max-line", "24", "--max-lines", "1", "--max-cps", "12", "--formats", "srt,jsonl"]
+    command = ["align", str(arabic), str(english), "--aligner", str(tiny_aligner), "--out", str(out)]
+    assert main([*command, "--backend", "hf", *options]) == 0
+    printed = capsys.readouterr().out
+    cues = read_transcript(out / "talk" / "talk.en.srt").segments
+    assert all("\n" not in cue.text and len(cue.text) <= 24 for cue in cues) and len(cues) > 8
+    assert " ".join(cue.text for cue in cues) == f"{LONG} Yes, that is right, absolutely right."
+    notes = [line for line in printed.splitlines() if "subtitle limits" in line]
+    assert len(notes) == 1 and notes[0].startswith("  note: talk: ")
+    with pytest.raises(SystemExit):
+        main([*command, "--max-cps", "0"])
+    assert "--max-cps more than 0" in capsys.readouterr().err
