@@ -381,3 +381,27 @@ def test_align_takes_the_subtitle_options(tmp_path, tiny_aligner, capsys):
     with pytest.raises(SystemExit):
         main([*command, "--max-cps", "0"])
     assert "--max-cps more than 0" in capsys.readouterr().err
+
+
+def test_translate_takes_the_subtitle_options_and_counts_what_cannot_keep_them(tmp_path, tiny_model, capsys):
+    source = tmp_path / "in" / "talk.srt"
+    source.parent.mkdir()
+    source.write_bytes((TOR / "Tor_animation.ar.srt").read_bytes())
+    out = tmp_path / "out"
+    options = ["--max-line", "20", "--max-lines", "1", "--formats", "srt"]
+    assert main(["translate", str(source), "--model", str(tiny_model), "--out", str(out), *options]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    cues = read_transcript(out / "talk" / "talk.en.srt").segments
+    assert all("\n" not in cue.text for cue in cues)
+    assert all(len(cue.text) <= 20 or " " not in cue.text for cue in cues)  # a longer word stands alone
+    broken = [
+        cue
+        for cue in cues
+        if len(cue.text) > 20
+        or not 0.83 - 5e-4 <= cue.end - cue.start <= 7 + 5e-4
+        or len(cue.text) > 20 * (cue.end - cue.start) + 5e-4
+    ]
+    notes = [line for line in printed if "subtitle limits" in line]
+    assert broken  # the tiny model's English has words longer than 20 characters, or reads too fast
+    assert len(notes) == 1
+    assert notes[0].startswith(f"  note: talk: {len(broken)} of {len(cues)} subtitle cue(s) cannot meet")
