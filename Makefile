@@ -41,7 +41,7 @@ align: $(STAMP)
 review: $(STAMP)
 	$(PY) -m pipeline review --from $(OUT) $(ARGS)
 
-# Reviewed state to files: make export FORMAT=xliff (srt, vtt, bilingual-vtt, tsv, docx, xliff, tmx)
+# Reviewed state to files: make export FORMAT=xliff (srt, vtt, bilingual-vtt, ass, ttml, tsv, docx, xliff, tmx)
 export: $(STAMP)
 	$(PY) -m pipeline export --from $(OUT) --format $(or $(FORMAT),srt) $(ARGS)
 

@@ -12,6 +12,8 @@ from pipeline.backends import BACKENDS
 from pipeline.engines import ENGINES, ClusterOptions
 from pipeline.models import DEFAULT_ALIGNER, DEFAULT_PRESET
 from pipeline.settings import Placement
+from pipeline.subtitles import add_options as add_subtitle_options
+from pipeline.subtitles import rules_from
 from pipeline.units import UnitOptions
 from pipeline.writers import WRITERS
 
@@ -103,6 +105,7 @@ def register(commands: Subcommands) -> None:
         help="the audio or video recording of the one transcript given, for the review app's player "
         "(default: a media file with the transcript's name beside it)",
     )
+    add_subtitle_options(translate)
     translate.set_defaults(run=_translate)
 
     align = commands.add_parser(
@@ -153,6 +156,7 @@ def register(commands: Subcommands) -> None:
         action="store_true",
         help="a transcript named like one already in --out but read from another file replaces it",
     )
+    add_subtitle_options(align)
     align.set_defaults(run=_align)
 
     models = commands.add_parser("models", help="list or download the model presets in models/")
@@ -197,6 +201,7 @@ def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         encoding=args.encoding,
         replace=args.replace,
         media=args.media,
+        subtitles=rules_from(args, parser),
     )
     summary = translate(job)
     print(summary.format())
@@ -220,6 +225,7 @@ def _align(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         formats=_formats(args.formats, parser),
         glossary=args.glossary,
         replace=args.replace,
+        subtitles=rules_from(args, parser),
     )
     summary = align_english(job)
     print(summary.format())

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from pipeline.errors import InputError
 from pipeline.records import AlignedTranscript, Transcript
+from pipeline.subtitles import DEFAULTS, SubtitleRules
 from pipeline.writers import WRITERS
 from pipeline.writers.common import atomic_write
 
@@ -73,11 +74,16 @@ class OutputFolder:
         return self.root / stem / f"{stem}.meta.json"
 
     def write(
-        self, aligned: AlignedTranscript, formats: Sequence[str], manifest: Mapping[str, object]
+        self,
+        aligned: AlignedTranscript,
+        formats: Sequence[str],
+        manifest: Mapping[str, object],
+        rules: SubtitleRules = DEFAULTS,
     ) -> list[Path]:
         """The transcript's files in these formats, each replaced whole (a format with nothing to write,
         subtitles without times, is left out), and its manifest: what made them, the translation cache's
-        signature written out, so every output says which model, aligner, backend and options made it."""
+        signature written out, so every output says which model, aligner, backend and options made it.
+        Subtitles keep `rules`."""
         folder = self.transcript_folder(aligned.transcript)
         atomic_write(
             self.manifest(aligned.transcript.name), json.dumps(manifest, indent=2, sort_keys=True) + "\n"
@@ -85,7 +91,7 @@ class OutputFolder:
         written = []
         for name in formats:
             suffix, render = WRITERS[name]
-            text = render(aligned)
+            text = render(aligned, rules)
             if text is not None:
                 path = folder / f"{file_stem(aligned.transcript.name)}{suffix}"
                 atomic_write(path, text)

@@ -41,8 +41,9 @@ from pipeline.records import AlignedSentence, AlignedTranscript, Transcript, Tra
 from pipeline.review import media
 from pipeline.review.store import ReviewStore
 from pipeline.settings import DecodingOptions, Placement
+from pipeline.subtitles import DEFAULTS, SubtitleRules, subtitle_cues, unmet_note
 from pipeline.units import UnitOptions, build_units
-from pipeline.writers import WRITERS
+from pipeline.writers import SUBTITLE_FORMATS, WRITERS
 
 EMPTY = Translation(tokens=(), logprobs=(), attention=None, truncated=False)
 
@@ -70,6 +71,7 @@ class Job:
     review: bool = True  # keep the review database in step (the bench times the pipeline without it)
     replace: bool = False  # a transcript of the same name from another file replaces the one in `out`
     media: Path | None = None  # the recording of the one transcript given (pipeline.review.media)
+    subtitles: SubtitleRules = DEFAULTS  # what the subtitle outputs keep
 
 
 @dataclass
@@ -146,6 +148,7 @@ class AlignJob:
     formats: tuple[str, ...] = tuple(WRITERS)
     glossary: Path | None = None  # None: models/glossary.tsv when there
     replace: bool = False  # as Job.replace
+    subtitles: SubtitleRules = DEFAULTS  # as Job.subtitles
 
 
 def align_english(job: AlignJob) -> Summary:
@@ -180,7 +183,7 @@ def align_english(job: AlignJob) -> Summary:
         store.claim(given.transcript.name, Path(given.transcript.source), job.replace)
         with tqdm(total=len(given.pairs), unit="unit", desc="aligning", file=sys.stderr) as bar:
             aligned = align_given(given, aligner, bar.update)
-        deliver(aligned, output, job.formats, manifest, store, glossary, summary)
+        deliver(aligned, output, job.formats, manifest, store, glossary, summary, job.subtitles)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -228,7 +231,9 @@ def run_archive(
     total = sum(len(model_inputs(units)) for _, units in planned)  # what the model gets
     with tqdm(total=total, unit="unit", desc="translating", file=sys.stderr, dynamic_ncols=True) as bar:
         for aligned in translate_archive(planned, cached, bar.update):
-            deliver(aligned, output, job.formats, manifest, store, glossary, summary, job.media)
+            deliver(
+                aligned, output, job.formats, manifest, store, glossary, summary, job.subtitles, job.media
+            )
     if cached.counts.cached:
         done = cached.counts.cached + cached.counts.translated
         summary.notes.append(f"{cached.counts.cached} of {done} units came from the translation cache")
@@ -243,12 +248,14 @@ def deliver(
     store: ReviewStore | None,
     glossary: Sequence[Term],
     summary: Summary,
+    rules: SubtitleRules = DEFAULTS,
     media_file: Path | None = None,
 ) -> None:
     """An aligned transcript's output files and manifest, its rows in the review database (reviewed work
-    kept) and its count in the summary: what `translate` and `align` both write, one way. Outputs that
-    cannot be written are this transcript's error, not the run's. The manifest records the transcript's
-    recording (`media_file`, else one found beside it; pipeline.review.media)."""
+    kept) and its count in the summary, with a line on the subtitle cues that cannot keep `rules`: what
+    `translate` and `align` both write, one way. Outputs that cannot be written are this transcript's
+    error, not the run's. The manifest records the transcript's recording (`media_file`, else one found
+    beside it; pipeline.review.media)."""
     from tqdm import tqdm
 
     transcript = aligned.transcript
@@ -256,7 +263,7 @@ def deliver(
     if recording is not None:
         manifest = {**manifest, "media": str(recording.resolve())}
     try:
-        written = output.write(aligned, formats, manifest)
+        written = output.write(aligned, formats, manifest, rules)
     except OSError as error:  # a full disk, a read-only folder: this transcript's error
         summary.fail(InputError(transcript.source, f"its outputs cannot be written: {error}"))
         return
@@ -270,6 +277,10 @@ def deliver(
         if kept:
             summary.notes.append(f"{transcript.name}: {kept} sentence(s) keep their reviewed English")
     summary.add(aligned)
+    if SUBTITLE_FORMATS & set(formats):
+        note = unmet_note(transcript.name, subtitle_cues(aligned, rules))
+        if note is not None:
+            summary.notes.append(note)
     if len(written) < len(formats):
         summary.notes.append(f"{transcript.name}: no times in the input, so no subtitle files")
     tqdm.write(f"{transcript.source} -> {output.transcript_folder(transcript)}", file=sys.stderr)

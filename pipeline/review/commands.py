@@ -10,6 +10,8 @@ from pipeline.errors import InputError
 from pipeline.output import OutputFolder
 from pipeline.review.exports import EXPORTERS
 from pipeline.review.store import ReviewStore
+from pipeline.subtitles import add_options as add_subtitle_options
+from pipeline.subtitles import rules_from
 
 
 def register(commands: Any) -> None:
@@ -26,6 +28,7 @@ def register(commands: Any) -> None:
     export.add_argument("--format", choices=tuple(EXPORTERS), required=True)
     export.add_argument("--out", type=Path, default=None, help="folder for the files (default: FROM/exports)")
     export.add_argument("transcripts", nargs="*", metavar="TRANSCRIPT", help="names (default: all)")
+    add_subtitle_options(export)
     export.set_defaults(run=_export)
 
     take_back = commands.add_parser("import-review", help="take an XLIFF or TSV edited elsewhere back in")
@@ -67,9 +70,15 @@ def _export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     unknown = sorted(set(names) - set(store.transcripts()))
     if unknown:
         raise InputError(str(store.path), f"no transcript named {', '.join(unknown)}")
-    written = export(store, names, args.format, args.out or OutputFolder(args.source).exports)
-    for name, path in written.items():
-        print(f"{name} -> {path}" if path else f"{name}: no times, so no {args.format} file")
+    rules = rules_from(args, parser)
+    written = export(store, names, args.format, args.out or OutputFolder(args.source).exports, rules)
+    for name, exported in written.items():
+        if exported.path is None:
+            print(f"{name}: no times, so no {args.format} file")
+        else:
+            print(f"{name} -> {exported.path}")
+        if exported.note:
+            print(f"  note: {exported.note}")
     return 0
 
 

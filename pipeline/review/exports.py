@@ -10,16 +10,19 @@ from __future__ import annotations
 import io
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipeline.output import file_stem
 from pipeline.records import AlignedTranscript, ReviewedSentence, Transcript
 from pipeline.review.store import ReviewStore
+from pipeline.subtitles import DEFAULTS, SubtitleRules, subtitle_cues, unmet_note
+from pipeline.writers.ass import render_ass
 from pipeline.writers.common import XML_INVALID, atomic_write_bytes, timecode, xml_safe
 from pipeline.writers.srt import render_srt
 from pipeline.writers.tsv import HEADER, tsv_line, tsv_row
-from pipeline.writers.vtt import render_vtt
+from pipeline.writers.ttml import render_ttml
+from pipeline.writers.vtt import render_english_vtt, render_vtt
 
 XLIFF = "urn:oasis:names:tc:xliff:document:2.0"
 OURS = "urn:arabic-interview-pipeline:review"  # our attributes in XLIFF, allowed as ##other by the schema
@@ -34,18 +37,30 @@ XLIFF_STATE = {
 }
 
 
+Renderer = Callable[[str, Sequence[ReviewedSentence], SubtitleRules], bytes | None]
+
+
 def as_aligned(name: str, reviewed: Sequence[ReviewedSentence]) -> AlignedTranscript:
     """The reviewed sentences as the pipeline's writers take them."""
     sentences = tuple(replace(r.sentence, index=index) for index, r in enumerate(reviewed))
     return AlignedTranscript(Transcript(name, "", ()), sentences, "")
 
 
-def _from_writer(
-    render: Callable[[AlignedTranscript], str | None],
-) -> Callable[[str, Sequence[ReviewedSentence]], bytes | None]:
-    def renderer(name: str, reviewed: Sequence[ReviewedSentence]) -> bytes | None:
-        text = render(as_aligned(name, reviewed))
+def _subtitles(render: Callable[[AlignedTranscript, SubtitleRules], str | None]) -> Renderer:
+    """A subtitle writer of pipeline.writers as an exporter."""
+
+    def renderer(name: str, reviewed: Sequence[ReviewedSentence], rules: SubtitleRules) -> bytes | None:
+        text = render(as_aligned(name, reviewed), rules)
         return None if text is None else text.encode("utf-8")
+
+    return renderer
+
+
+def _document(render: Callable[[str, Sequence[ReviewedSentence]], bytes]) -> Renderer:
+    """An exporter that the subtitle rules do not concern."""
+
+    def renderer(name: str, reviewed: Sequence[ReviewedSentence], rules: SubtitleRules) -> bytes:
+        return render(name, reviewed)
 
     return renderer
 
@@ -161,29 +176,47 @@ def _xml(root: ET.Element, doctype: str = "", indent: bool = True) -> bytes:
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{doctype}{body}\n'.encode()
 
 
-Renderer = Callable[[str, Sequence[ReviewedSentence]], bytes | None]
-
 EXPORTERS: dict[str, tuple[str, Renderer]] = {
-    "srt": (".en.srt", _from_writer(render_srt)),
-    "vtt": (".en.vtt", _from_writer(lambda aligned: render_vtt(aligned, bilingual=False))),
-    "bilingual-vtt": (".bilingual.vtt", _from_writer(render_vtt)),
-    "tsv": (".reviewed.tsv", render_tsv),
-    "docx": (".docx", render_docx),
-    "xliff": (".xlf", render_xliff),
-    "tmx": (".tmx", render_tmx),
+    "srt": (".en.srt", _subtitles(render_srt)),
+    "vtt": (".en.vtt", _subtitles(render_english_vtt)),
+    "bilingual-vtt": (".bilingual.vtt", _subtitles(render_vtt)),
+    "ass": (".en.ass", _subtitles(render_ass)),
+    "ttml": (".en.ttml", _subtitles(render_ttml)),
+    "tsv": (".reviewed.tsv", _document(render_tsv)),
+    "docx": (".docx", _document(render_docx)),
+    "xliff": (".xlf", _document(render_xliff)),
+    "tmx": (".tmx", _document(render_tmx)),
 }
+SUBTITLE_EXPORTS = frozenset({"srt", "vtt", "bilingual-vtt", "ass", "ttml"})  # they keep the rules
+
+
+@dataclass(frozen=True)
+class Exported:
+    path: Path | None  # None: the format does not apply (subtitles without times)
+    note: str | None = None  # the cues that cannot meet the subtitle limits (pipeline.subtitles)
 
 
 def export(
-    store: ReviewStore, names: Sequence[str], format_name: str, folder: Path
-) -> dict[str, Path | None]:
-    """One file per transcript, named after it, written atomically; None where the format does not apply."""
+    store: ReviewStore,
+    names: Sequence[str],
+    format_name: str,
+    folder: Path,
+    rules: SubtitleRules = DEFAULTS,
+) -> dict[str, Exported]:
+    """One file per transcript, named after it, written atomically; subtitles keep `rules`, and say
+    which cues cannot."""
     suffix, render = EXPORTERS[format_name]
-    written: dict[str, Path | None] = {}
+    written: dict[str, Exported] = {}
     for name in names:
-        data = render(name, store.sentences(name))
+        reviewed = store.sentences(name)
+        data = render(name, reviewed, rules)
         path = folder / f"{file_stem(name)}{suffix}"
-        if data is not None:
-            atomic_write_bytes(path, data)
-        written[name] = path if data is not None else None
+        if data is None:
+            written[name] = Exported(None)
+            continue
+        atomic_write_bytes(path, data)
+        note = None
+        if format_name in SUBTITLE_EXPORTS:
+            note = unmet_note(name, subtitle_cues(as_aligned(name, reviewed), rules))
+        written[name] = Exported(path, note)
     return written

@@ -1,11 +1,12 @@
-"""English subtitles: one SubRip cue per English sentence, with the sentence's start and end."""
+"""English subtitles: SubRip cues that keep the subtitle conventions (pipeline.subtitles)."""
 
 from __future__ import annotations
 
 import re
 
 from pipeline.records import AlignedTranscript
-from pipeline.writers.common import subtitle_text, timecode, timed_sentences
+from pipeline.subtitles import DEFAULTS, SubtitleRules, subtitle_cues
+from pipeline.writers.common import subtitle_text, timecode
 
 _ARROW = re.compile(r"--+>")
 
@@ -15,12 +16,11 @@ def cue_text(text: str) -> str:
     return _ARROW.sub("->", subtitle_text(text)) or "…"
 
 
-def render_srt(aligned: AlignedTranscript) -> str | None:
-    timed = timed_sentences(aligned)
-    if not timed:
+def render_srt(aligned: AlignedTranscript, rules: SubtitleRules = DEFAULTS) -> str | None:
+    cues = subtitle_cues(aligned, rules)
+    if not cues:
         return None
-    cues = [
-        f"{number}\n{timecode(start, ',')} --> {timecode(end, ',')}\n{cue_text(s.en)}\n"
-        for number, (s, start, end) in enumerate(timed, start=1)
-    ]
-    return "\n".join(cues)
+    return "\n".join(
+        f"{number}\n{timecode(cue.start, ',')} --> {timecode(cue.end, ',')}\n{cue_text(cue.text)}\n"
+        for number, cue in enumerate(cues, start=1)
+    )

@@ -1,9 +1,11 @@
-"""WebVTT: the English line over the Arabic line (or English alone), with <v Speaker> where known."""
+"""WebVTT: each cue's English lines over the Arabic they stand for (or English alone), with
+<v Speaker> where known; the cues keep the subtitle conventions (pipeline.subtitles)."""
 
 from __future__ import annotations
 
 from pipeline.records import AlignedTranscript
-from pipeline.writers.common import subtitle_text, timecode, timed_sentences
+from pipeline.subtitles import DEFAULTS, SubtitleRules, subtitle_cues
+from pipeline.writers.common import subtitle_text, timecode
 
 
 def _escape(text: str) -> str:
@@ -12,15 +14,22 @@ def _escape(text: str) -> str:
     return subtitle_text(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def render_vtt(aligned: AlignedTranscript, bilingual: bool = True) -> str | None:
-    timed = timed_sentences(aligned)
-    if not timed:
+def render_vtt(
+    aligned: AlignedTranscript, rules: SubtitleRules = DEFAULTS, bilingual: bool = True
+) -> str | None:
+    cues = subtitle_cues(aligned, rules)
+    if not cues:
         return None
-    cues = ["WEBVTT\n"]
-    for s, start, end in timed:
-        speaker = _escape(s.speaker or "").replace("\n", " ")
+    blocks = ["WEBVTT\n"]
+    for number, cue in enumerate(cues, start=1):
+        speaker = _escape(cue.sentence.speaker or "").replace("\n", " ")
         voice = f"<v {speaker}>" if speaker else ""
-        timing = f"{timecode(start)} --> {timecode(end)}"
-        arabic = f"{_escape(s.ar)}\n" if bilingual and _escape(s.ar) else ""
-        cues.append(f"{s.index + 1}\n{timing}\n{voice}{_escape(s.en) or '…'}\n{arabic}")
-    return "\n".join(cues)
+        timing = f"{timecode(cue.start)} --> {timecode(cue.end)}"
+        arabic = f"{_escape(cue.ar)}\n" if bilingual and _escape(cue.ar) else ""
+        blocks.append(f"{number}\n{timing}\n{voice}{_escape(cue.text) or '…'}\n{arabic}")
+    return "\n".join(blocks)
+
+
+def render_english_vtt(aligned: AlignedTranscript, rules: SubtitleRules = DEFAULTS) -> str | None:
+    """The English cues alone."""
+    return render_vtt(aligned, rules, bilingual=False)
