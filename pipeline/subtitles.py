@@ -247,32 +247,57 @@ def arabic_times(
     sentence: AlignedSentence, start: int, end: int, segments: Mapping[str, Segment]
 ) -> list[tuple[int, int]]:
     """The time of each of the sentence's Arabic words (ar.split()): by character position in the
-    sentence, or, where the sentence spans several timed segments, by position in its own segment's
-    part of the sentence, within that segment's time."""
+    sentence, or, where each segment's part of the sentence can be told for sure (it spans several timed
+    segments, or lies in one whose words the input timed), by that segment's own word times (YouTube's
+    automatic captions) or else by position in its part, within that segment's time."""
     words = sentence.ar.split()
     runs = _segment_runs(sentence, words, start, end, segments)
     if runs is None:
         return _interpolated(words, start, end)
     times: list[tuple[int, int]] = []
-    for first, stop, run_start, run_end in runs:
-        times.extend(_interpolated(words[first:stop], run_start, run_end))
+    for first, stop, run_start, run_end, segment, at in runs:
+        if segment.word_times:
+            spans = _word_spans(segment)[at : at + stop - first]
+            times.extend(
+                (_clock_at(segment, a, start, end), _clock_at(segment, b, start, end)) for a, b in spans
+            )
+        else:
+            times.extend(_interpolated(words[first:stop], run_start, run_end))
     return times
+
+
+def _word_spans(segment: Segment) -> list[tuple[int, int]]:
+    """Where each of the segment's words (text.split()) starts and ends in its text."""
+    return [match.span() for match in re.finditer(r"\S+", segment.text)]
+
+
+def _clock_at(segment: Segment, position: int, start: int, end: int) -> int:
+    """The segment's time at a character position (Segment.time_at), in milliseconds within [start, end]."""
+    return min(end, max(start, round(segment.time_at(position) * 1000)))
 
 
 def _segment_runs(
     sentence: AlignedSentence, words: Sequence[str], start: int, end: int, segments: Mapping[str, Segment]
-) -> list[tuple[int, int, int, int]] | None:
-    """(first word, word after the last, start, end) of each segment's part of the sentence, or None
-    where that cannot be told for sure (one segment, untimed segments, times the sentence was moved off
-    by the transcript's odd timing)."""
+) -> list[tuple[int, int, int, int, Segment, int]] | None:
+    """(first word, word after the last, start, end, segment, the segment's word the part starts at) of
+    each segment's part of the sentence, or None where that cannot be told for sure (untimed segments,
+    times the sentence was moved off by the transcript's odd timing, one segment without word times or
+    whose words hold the sentence's at several places its start does not choose between)."""
     found = [segments.get(id) for id in sentence.segments]
-    if len(found) < 2:
-        return None
     timed: list[tuple[Segment, int, int]] = []
     for segment in found:
         if segment is None or segment.start is None or segment.end is None:
             return None
         timed.append((segment, round(segment.start * 1000), round(segment.end * 1000)))
+    if len(timed) == 1 and timed[0][0].word_times:
+        segment = timed[0][0]
+        own, spans = segment.text.split(), _word_spans(segment)
+        places = [p for p in range(len(own) - len(words) + 1) if own[p : p + len(words)] == list(words)]
+        if len(places) > 1:
+            places = [p for p in places if abs(round(segment.time_at(spans[p][0]) * 1000) - start) <= 1]
+        return [(0, len(words), start, end, segment, places[0])] if len(places) == 1 and words else None
+    if len(timed) < 2:
+        return None
     middle = sum(len(segment.text.split()) for segment, _, _ in timed[1:-1])
     ends = len(words) - middle
     head, tail = timed[0][0].text.split(), timed[-1][0].text.split()
@@ -282,14 +307,14 @@ def _segment_runs(
     )
     if first is None:
         return None
-    bounds = [(0, first, start, timed[0][2])]
+    bounds = [(0, first, start, timed[0][2], timed[0][0], len(head) - first)]
     position = first
     for segment, seg_start, seg_end in timed[1:-1]:
         count = len(segment.text.split())
-        bounds.append((position, position + count, seg_start, seg_end))
+        bounds.append((position, position + count, seg_start, seg_end, segment, 0))
         position += count
-    bounds.append((position, len(words), timed[-1][1], end))
-    clock = [t for _, _, a, b in bounds for t in (a, b)]
+    bounds.append((position, len(words), timed[-1][1], end, timed[-1][0], 0))
+    clock = [t for _, _, a, b, _, _ in bounds for t in (a, b)]
     if clock != sorted(clock) or clock[0] < start or clock[-1] > end:
         return None
     return bounds

@@ -392,9 +392,11 @@ def test_translate_aligns_every_new_format_with_its_times_and_speakers(translate
     timed = [time for r in records if r["start"] is not None for time in (r["start"], r["end"])]
     subtitles = out / Path(name).stem / f"{Path(name).stem}.en.srt"
     assert subtitles.exists() == bool(timed)  # an untimed transcript (Word) gets no subtitles
-    if timed:  # the subtitles stay within the times read (however sentences are cut into cues)
+    if timed:  # the subtitles start within the times read (however sentences are cut into cues); the
+        # last may stay on after the speech ends, to be read (at most the longest cue, 7 s)
         cues = read_transcript(subtitles).segments
-        assert cues and all(min(timed) - 1e-3 <= s.start <= s.end <= max(timed) + 1e-3 for s in cues)
+        assert cues and all(min(timed) - 1e-3 <= s.start <= max(timed) + 1e-3 for s in cues)
+        assert all(s.start < s.end <= s.start + 7 + 1e-3 for s in cues)
 
 
 def test_translated_youtube_captions_start_every_sentence_at_a_spoken_word(translated_formats):
@@ -403,6 +405,35 @@ def test_translated_youtube_captions_start_every_sentence_at_a_spoken_word(trans
     word_times = {round(time, 3) for line in SPOKEN for _, time in line}
     assert squeezed(r["ar"] for r in records) == squeezed(word for line in SPOKEN for word, _ in line)
     assert all(round(r["start"], 3) in word_times for r in records), [r["start"] for r in records]
+
+
+# English for each line of interview.ar.vtt: most too long for one cue, so their sentences are cut.
+YOUTUBE_ENGLISH = [
+    "Good evening, and welcome to the programme, everyone who is watching us tonight",
+    "Our guest today is a fisherman, a man of the sea, who comes to us from the old city of Alexandria",
+    "[Music]",
+    "He has been working on the sea for thirty long years, ever since he was a very young man at home",
+    "Yes, there is a great deal of good in the sea, much more than most of the people on land think",
+    "Thank God for that",
+]
+
+
+def test_subtitles_of_youtube_captions_start_each_cue_at_a_spoken_words_own_time(tmp_path, tiny_aligner):
+    """A sentence cut into several cues starts each at the time YouTube gives the Arabic word the cut
+    falls on, not at that word's share of the line (a reading speed that every cue keeps leaves the cues
+    where the words put them)."""
+    source, english = tmp_path / "talk.vtt", tmp_path / "talk.en.txt"
+    source.write_bytes((FORMATS / "interview.ar.vtt").read_bytes())
+    english.write_text("\n".join(YOUTUBE_ENGLISH) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    arguments = ["--aligner", str(tiny_aligner), "--backend", "hf", "--out", str(out), "--max-cps", "1000"]
+    assert main(["align", str(source), str(english), *arguments]) == 0
+    cues = read_transcript(out / "talk" / "talk.en.srt").segments
+    sentences = records_of(out, "talk")
+    assert len(cues) > len(sentences)  # some sentences are cut into several cues
+    word_times = [time for line in SPOKEN for _, time in line]
+    starts = [cue.start for cue in cues]
+    assert all(any(abs(start - time) <= 1e-3 for time in word_times) for start in starts), starts
 
 
 @pytest.mark.slow
