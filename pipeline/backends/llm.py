@@ -210,6 +210,9 @@ class Attempts:
     split: int = 0  # windows split in halves
     failed: int = 0  # units left untranslated
     seconds: float = 0.0  # waiting for replies, summed over the workers
+    prompt_tokens: int = 0  # as the server counts them (its `usage`), the instructions and context included
+    completion_tokens: int = 0
+    aligner_seconds: float = 0.0  # forcing the English through the aligner
 
 
 class LLMTranslator:
@@ -302,7 +305,9 @@ class LLMTranslator:
         no probability (confidence 0) and no attention, so it is flagged untranslated."""
         words = [unit.words for unit in batch.units]
         done = [index for index, text in enumerate(english) if text is not None]
+        started = time.perf_counter()
         aligned = self.aligner.translations([words[i] for i in done], [english[i] or "" for i in done])
+        self.attempts.aligner_seconds += time.perf_counter() - started  # the main thread's alone
         translations = dict(zip(done, aligned, strict=True))
         return [
             translations.get(index)
@@ -331,11 +336,11 @@ class LLMTranslator:
             english = self._ask(ids, units, before, after, attempt)
             if english is not None:
                 return list(english)
-            self.attempts.retried += 1
+            self._count(retried=1)
         if len(units) == 1:
-            self.attempts.failed += 1
+            self._count(failed=1)
             return [None]
-        self.attempts.split += 1
+        self._count(split=1)
         half, context = len(units) // 2, self.options.context
         left = self._window(ids[:half], units[:half], before, (units[half:] + after)[:context])
         right = self._window(
@@ -366,7 +371,7 @@ class LLMTranslator:
             "max_tokens": self.options.max_tokens or _max_tokens(units),
         }
         reply = self._complete(body, ids, units)
-        self.attempts.requests += 1
+        self._count(requests=1)
         return parse_reply(reply, ids)
 
     def _complete(self, body: dict[str, Any], ids: list[str], units: list[str]) -> str:
@@ -388,11 +393,24 @@ class LLMTranslator:
                     continue
                 break
         finally:
-            self.attempts.seconds += time.perf_counter() - started
+            with self._lock:
+                self.attempts.seconds += time.perf_counter() - started
+        usage = answer.get("usage") if isinstance(answer, dict) else None
+        if isinstance(usage, dict):
+            self._count(
+                prompt_tokens=int(usage.get("prompt_tokens") or 0),
+                completion_tokens=int(usage.get("completion_tokens") or 0),
+            )
         try:
             return str(answer["choices"][0]["message"]["content"] or "")
         except (KeyError, IndexError, TypeError):
             return ""
+
+    def _count(self, **added: int) -> None:
+        """Add to the counts, from any worker."""
+        with self._lock:
+            for name, value in added.items():
+                setattr(self.attempts, name, getattr(self.attempts, name) + value)
 
     def record(self) -> dict[str, object]:
         """What the manifest says of the server: its URL (no credentials), the model it serves, the
