@@ -81,10 +81,10 @@ random-model: $(STAMP)
 
 # BENCHMARKS.md: forced-length contestants on the full-size random models of the opus-mt-ar-en and tc-big
 # architectures, the median of 3 interleaved runs each (about an hour on 2 cores).
-bench: $(RAY_STAMP)
+bench: $(RAY_STAMP) $(LLAMA_STAMP)
 	test -d models/random-full || $(PY) -m pipeline random-model --size full models/random-full
 	test -d models/random-big || $(PY) -m pipeline random-model --size big models/random-big
-	$(PY) -m pipeline bench --model models/random-full --big-model models/random-big --repeat 3 $(ARGS)
+	$(PY) -m pipeline bench --model models/random-full --big-model models/random-big --repeat 3 --llm-segments 100 $(ARGS)
 
 # Tool caches and the output folder's machine outputs; never the reviewers' work (OUT/review.sqlite3).
 clean:
