@@ -306,7 +306,11 @@ class LLMTranslator:
         words = [unit.words for unit in batch.units]
         done = [index for index, text in enumerate(english) if text is not None]
         started = time.perf_counter()
-        aligned = self.aligner.translations([words[i] for i in done], [english[i] or "" for i in done])
+        aligned = (
+            self.aligner.translations([words[i] for i in done], [english[i] or "" for i in done])
+            if done
+            else []
+        )
         self.attempts.aligner_seconds += time.perf_counter() - started  # the main thread's alone
         translations = dict(zip(done, aligned, strict=True))
         return [
