@@ -260,3 +260,14 @@ def test_replies_are_read_strictly():
     assert parse_reply(json.dumps({"translations": [{"id": "1", "en": "x"}]}), ids) is None
     assert parse_reply("[]", ids) is None and parse_reply("", ids) is None
     assert public_url("https://user:pw@api.example.com:8443/v1/") == "https://api.example.com:8443/v1"
+
+
+def test_a_unit_the_server_never_answers_keeps_its_arabic(tmp_path, tiny_aligner, capsys):
+    source = tmp_path / "one.txt"
+    source.write_text("ذهبت إلى السوق أمس\n", encoding="utf-8")
+    with serving(ChatServer(made_up_english, faults=["not-json", "empty-en"])) as server:
+        assert translate(server, tmp_path / "out", tiny_aligner, source=source) == 0
+    (row,) = sentences(tmp_path / "out", "one")
+    assert row["en"] == row["ar"] == "ذهبت إلى السوق أمس"
+    assert "untranslated" in row["flags"] and row["confidence"] == 0
+    assert "1 unit(s) got no usable English from the LLM" in capsys.readouterr().out
