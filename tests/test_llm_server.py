@@ -103,13 +103,20 @@ def test_a_real_model_answers_every_unit_once_in_order_and_a_killed_run_resumes(
     assert_whole(tmp_path)
 
 
-def test_dropped_and_spoiled_replies_from_a_real_server_are_retried_and_split(llama, tmp_path, tiny_aligner):
+def test_dropped_and_spoiled_replies_from_a_real_server_are_retried_split_and_never_lose_a_unit(
+    llama, tmp_path, tiny_aligner, capsys
+):
     faults: list[str | int] = ["drop", 503, "not-json", "missing-id", "ok", "merged", "reordered"]
+    faults += ["not-json", "extra-id", "ok"]
     with serving(ChatServer(forwarded_to(llama), models=(MODEL,), faults=faults)) as proxy:
         assert run(proxy, tmp_path, tiny_aligner) == 0
     windows = asked(proxy)
-    # The first window: dropped and 503 are sent again by the client, then two unusable replies, so it
-    # is split; its first half answers, its second fails twice and is split again (one unit, then two).
-    assert [len(w) for w in windows[:9]] == [6, 6, 6, 6, 3, 3, 3, 1, 2]
-    assert not [s for s in rows(tmp_path) if "untranslated" in s["flags"]]
+    # The first window of six: the client sends the dropped and the 503 request again, then two unusable
+    # replies split it; its first half answers, its second fails twice and is split again; of that, the
+    # single unit fails twice more and keeps its Arabic, and the last two answer.
+    assert [len(w) for w in windows[:10]] == [6, 6, 6, 6, 3, 3, 3, 1, 1, 2]
+    lost = windows[7][0]
+    untranslated = [s for s in rows(tmp_path) if "untranslated" in s["flags"]]
+    assert untranslated and all(s["en"] in lost for s in untranslated)
+    assert "1 unit(s) got no usable English from the LLM" in capsys.readouterr().out
     assert_whole(tmp_path)
