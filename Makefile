@@ -33,6 +33,7 @@ $(LLAMA_STAMP): $(STAMP)
 	touch $(LLAMA_STAMP)
 
 # make translate [ENGINE=ray] [ARGS="--ray-address 10.0.0.5:6379 --workers 8"]
+# make translate BACKEND=openai ARGS="--llm-url http://127.0.0.1:8080/v1 --llm-model NAME" (an LLM server)
 translate: $(STAMP) $(if $(filter ray,$(ENGINE)),$(RAY_STAMP))
 	$(PY) -m pipeline translate $(INPUT) --out $(OUT) --backend $(BACKEND) --engine $(ENGINE) $(if $(MODEL),--model $(MODEL)) $(if $(ALIGNER),--aligner $(ALIGNER)) $(ARGS)
 
