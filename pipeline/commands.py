@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipeline.backends import BACKENDS
+from pipeline.backends import BACKENDS, LLM_BACKEND
+from pipeline.backends.llm import API_KEY_VARIABLE
 from pipeline.engines import ENGINES, ClusterOptions
 from pipeline.models import DEFAULT_ALIGNER, DEFAULT_PRESET
-from pipeline.settings import Placement
+from pipeline.settings import PROMPT, LLMOptions, Placement
 from pipeline.subtitles import add_options as add_subtitle_options
 from pipeline.subtitles import rules_from
 from pipeline.units import UnitOptions
@@ -39,9 +40,10 @@ def register(commands: Subcommands) -> None:
     translate.add_argument("--beam", type=int, default=None, help="beam size (default: the model's own)")
     translate.add_argument(
         "--backend",
-        choices=tuple(BACKENDS),
+        choices=(*BACKENDS, LLM_BACKEND),
         default="ct2",
-        help="ct2 (CTranslate2, default) or hf (transformers)",
+        help="ct2 (CTranslate2, default), hf (transformers) or openai (a large language model on an "
+        "OpenAI-compatible server: llama.cpp, vLLM, Ollama, LM Studio, a hosted API; see --llm-url)",
     )
     translate.add_argument(
         "--compute-type", default=None, help="ct2 only: int8 (CPU default), float16, float32"
@@ -106,6 +108,37 @@ def register(commands: Subcommands) -> None:
         "(default: a media file with the transcript's name beside it)",
     )
     add_subtitle_options(translate)
+    llm = translate.add_argument_group(
+        "--backend openai", f"the API key, if the server needs one, is read from ${API_KEY_VARIABLE}"
+    )
+    llm.add_argument(
+        "--llm-url", default=LLMOptions.url, help=f"the API's base URL (default: {LLMOptions.url})"
+    )
+    llm.add_argument("--llm-model", default=None, help="the model's name (default: the server's only model)")
+    llm.add_argument(
+        "--llm-window",
+        type=int,
+        default=LLMOptions.window,
+        help=f"units per request (default: {LLMOptions.window})",
+    )
+    llm.add_argument(
+        "--llm-context",
+        type=int,
+        default=LLMOptions.context,
+        help=f"units sent before and after each window as context (default: {LLMOptions.context})",
+    )
+    llm.add_argument(
+        "--llm-timeout",
+        type=float,
+        default=LLMOptions.timeout,
+        help=f"seconds to wait for one reply (default: {LLMOptions.timeout:g})",
+    )
+    llm.add_argument(
+        "--prompt",
+        type=Path,
+        default=None,
+        help=f"the instructions sent to the model (default: the versioned {PROMPT.name} of this package)",
+    )
     translate.set_defaults(run=_translate)
 
     align = commands.add_parser(
@@ -175,6 +208,8 @@ def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
     formats = _formats(args.formats, parser)
     sizes = (args.beam, args.batch_size, args.workers, args.worker_cpus)
+    if args.llm_window < 1 or args.llm_context < 0 or not args.llm_timeout > 0:
+        parser.error("--llm-window must be at least 1, --llm-context at least 0, --llm-timeout above 0")
     if any(size is not None and size < 1 for size in sizes) or args.token_budget < 8:
         parser.error(
             "--beam, --batch-size, --workers and --worker-cpus must be at least 1, --token-budget at least 8"
@@ -202,6 +237,15 @@ def _translate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         replace=args.replace,
         media=args.media,
         subtitles=rules_from(args, parser),
+        llm=LLMOptions(
+            url=args.llm_url,
+            model=args.llm_model,
+            window=args.llm_window,
+            context=args.llm_context,
+            prompt=args.prompt or PROMPT,
+            timeout=args.llm_timeout,
+            workers=args.workers or LLMOptions.workers,
+        ),
     )
     summary = translate(job)
     print(summary.format())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,13 +76,16 @@ def _contains(words: tuple[str, ...], term: tuple[str, ...]) -> bool:
     return False
 
 
+def terms_in(terms: Sequence[Term], ar: str) -> list[Term]:
+    """The terms that occur in `ar`."""
+    words = fold(ar)
+    return [term for term in terms if _contains(words, term.words)]
+
+
 def missing_renderings(terms: list[Term], ar: str, en: str) -> tuple[Term, ...]:
     """The terms found in `ar` whose rendering `en` does not contain."""
-    words = fold(ar)
-    found = []
-    for term in terms:
-        if _contains(words, term.words) and not re.search(
-            rf"(?<!\w){re.escape(term.en)}(?!\w)", en, flags=re.IGNORECASE
-        ):
-            found.append(term)
-    return tuple(found)
+    return tuple(
+        term
+        for term in terms_in(terms, ar)
+        if not re.search(rf"(?<!\w){re.escape(term.en)}(?!\w)", en, flags=re.IGNORECASE)
+    )

@@ -12,7 +12,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +21,7 @@ import numpy as np
 from pipeline import __version__
 from pipeline.align import WORD_START, align_unit, join_units
 from pipeline.arabic import has_arabic
-from pipeline.backends import Translator
+from pipeline.backends import LLM_BACKEND, Service, Translator
 from pipeline.cache import CachedTranslator, TranslationCache
 from pipeline.engines import ClusterOptions, open_engine
 from pipeline.errors import InputError, UserError
@@ -40,12 +40,13 @@ from pipeline.readers import READERS, find_transcripts, read_transcript, unsearc
 from pipeline.records import AlignedSentence, AlignedTranscript, Transcript, Translation, Unit
 from pipeline.review import media
 from pipeline.review.store import ReviewStore
-from pipeline.settings import DecodingOptions, Placement
+from pipeline.settings import DecodingOptions, LLMOptions, Placement
 from pipeline.subtitles import DEFAULTS, SubtitleRules, subtitle_cues, unmet_note
 from pipeline.units import UnitOptions, build_units
 from pipeline.writers import SUBTITLE_FORMATS, WRITERS
 
 EMPTY = Translation(tokens=(), logprobs=(), attention=None, truncated=False)
+ALIGNER_BACKEND = "ct2"  # where the aligner of an LLM's English runs
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class Job:
     replace: bool = False  # a transcript of the same name from another file replaces the one in `out`
     media: Path | None = None  # the recording of the one transcript given (pipeline.review.media)
     subtitles: SubtitleRules = DEFAULTS  # what the subtitle outputs keep
+    llm: LLMOptions = LLMOptions()  # --backend openai: the server, model, windows and prompt
 
 
 @dataclass
@@ -129,7 +131,10 @@ def translate(job: Job) -> Summary:
     output = OutputFolder(job.out)
     transcripts = read_all(paths, job.encoding, output, summary)
     if transcripts:
-        with open_translator(job) as translator, output.lock():  # nothing is written before the lock
+        with (
+            open_translator(job, glossary) as translator,
+            output.lock(),
+        ):  # nothing is written before the lock
             run_archive(transcripts, translator, output, job, glossary, summary)
     summary.seconds = time.perf_counter() - started
     return summary
@@ -196,12 +201,36 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def open_translator(job: Job) -> AbstractContextManager[Translator]:
-    """The model resolved once and loaded where the engine runs it, until the context ends."""
+def open_translator(job: Job, glossary: Sequence[Term] = ()) -> AbstractContextManager[Translator]:
+    """The model resolved once and loaded where the engine runs it, until the context ends; or, with
+    `--backend openai`, the LLM server's client (see open_llm)."""
+    if job.backend == LLM_BACKEND:
+        return nullcontext(open_llm(job, glossary))
     model = resolve_model(job.model, job.source_lang)
     aligner = resolve_aligner(job.aligner, model)
     decoding = DecodingOptions(job.beam or model.beam, job.max_new_tokens, job.min_new_tokens)
     return open_engine(job.engine, job.backend, model, decoding, job.placement, job.cluster, aligner)
+
+
+def open_llm(job: Job, glossary: Sequence[Term]) -> Translator:
+    """An OpenAI-compatible server as the translator, its English aligned by `job.aligner` (default
+    opus-mt-ar-en) on CTranslate2 here; the glossary's terms go into the prompts of the windows that
+    hold them. Requests go out from this process, so the engine is local."""
+    from pipeline.aligner import load_aligner
+    from pipeline.backends.llm import LLMTranslator
+
+    if job.engine != "local":
+        raise UserError("--backend openai sends its requests from this process: use --engine local")
+    name = job.aligner or DEFAULT_ALIGNER
+    if name in ("self", "none"):
+        raise UserError(
+            f"--backend openai: an LLM has no alignment attention, so --aligner names the model that "
+            f"aligns its English (default {DEFAULT_ALIGNER})"
+        )
+    aligner = load_aligner(
+        ALIGNER_BACKEND, resolve_model(name), Placement(job.placement.device, job.placement.compute_type)
+    )
+    return LLMTranslator(job.llm, aligner, glossary)
 
 
 def run_archive(
@@ -228,12 +257,16 @@ def run_archive(
         "signature": json.loads(translator.signature),
         "aligner": aligner_record(translator.aligned_by),
     }
+    if isinstance(translator, Service):
+        manifest["service"] = translator.record()
     total = sum(len(model_inputs(units)) for _, units in planned)  # what the model gets
     with tqdm(total=total, unit="unit", desc="translating", file=sys.stderr, dynamic_ncols=True) as bar:
         for aligned in translate_archive(planned, cached, bar.update):
             deliver(
                 aligned, output, job.formats, manifest, store, glossary, summary, job.subtitles, job.media
             )
+    if isinstance(translator, Service):
+        summary.notes.extend(translator.notes())
     if cached.counts.cached:
         done = cached.counts.cached + cached.counts.translated
         summary.notes.append(f"{cached.counts.cached} of {done} units came from the translation cache")

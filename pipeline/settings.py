@@ -5,6 +5,7 @@
   translation cache's key (`output_signature`).
 - `Placement`: where and how fast to run (device, quantisation, workers, batch size). None of it changes
   the output, except the quantisation, which the backend names in its own identity.
+- `LLMOptions`: `--backend openai`'s server, model, windows and prompt.
 
 Each default is stated once, here, as the field's default.
 """
@@ -14,12 +15,17 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.errors import ModelNotAvailable
 
 if TYPE_CHECKING:
     from pipeline.models import ResolvedModel
+
+
+# The LLM backend's instructions: one versioned file in the package (--prompt overrides it).
+PROMPT = Path(__file__).resolve().parent / "assets" / "prompts" / "interview-ar-en.v1.txt"
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,24 @@ class Placement:
     workers: int | None = None
     batch_size: int | None = None  # sentences per batch; None: about 128 hypotheses, 128 // beam
     score_batch_size: int = 4  # the transformers scoring pass holds batch x length x vocabulary logits
+
+
+@dataclass(frozen=True)
+class LLMOptions:
+    """The `--backend openai` settings; each default is stated once, here."""
+
+    url: str = "http://127.0.0.1:8080/v1"  # the API's base, up to /v1
+    model: str | None = None  # None: the server's only model
+    window: int = 20  # units translated in one request
+    context: int = 3  # units before and after each window, sent as read-only context
+    prompt: Path = PROMPT  # its file name and hash are part of the translation cache's key
+    timeout: float = 300.0  # seconds for one reply
+    retries: int = 4  # a request that fails on the way (429, 5xx, a dropped connection) is sent again
+    attempts: int = 2  # a window whose reply is unusable is asked again before it is split
+    temperature: float = 0.0
+    seed: int = 0
+    workers: int = 4  # requests in flight at once (--workers)
+    max_tokens: int | None = None  # None: enough for the window (see _max_tokens)
 
 
 def output_signature(backend: str, model: ResolvedModel, decoding: DecodingOptions) -> str:

@@ -25,7 +25,7 @@ def test_bench_smoke_every_contestant_produces_the_same_tokens_and_a_report(
 ):
     out = tmp_path / "BENCHMARKS.md"
     options = ["--segments", "6", "--tokens", "3", "--beams", "2", "--agreement", "4", "--review", "30"]
-    options += ["--out", str(out), "--data", str(DATA), "--repeat", "1"]
+    options += ["--out", str(out), "--data", str(DATA), "--repeat", "1", "--llm-segments", "6"]
     # The tiny aligner stands in for the tc-big model: translated by it, aligned by the tiny model.
     assert main(["bench", "--model", str(tiny_model), "--big-model", str(tiny_aligner), *options]) == 0
     report = out.read_text(encoding="utf-8")
@@ -53,3 +53,9 @@ def test_bench_smoke_every_contestant_produces_the_same_tokens_and_a_report(
     else:
         (timing,) = table(report, "| sentences | page ready")
         assert timing[0] == "30" and all(float(cell) > 0 for cell in timing[1:])
+    llm = {row[0]: row[1] for row in table(report, "| measure | value |")}
+    assert llm["segments translated"] == "6"
+    assert "min per hour of interview, 6 segments)" in llm["end to end"]
+    assert llm["requests"].split()[0].isdigit() and "unit(s) untranslated" in llm["requests"]
+    assert int(llm["tokens generated"].split()[0].replace(",", "")) > 0
+    assert "of which the instructions" in llm["prompt tokens"]

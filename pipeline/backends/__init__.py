@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from pipeline.backends.planning import Batch, Planner, gather
 from pipeline.models import ResolvedModel
@@ -29,10 +29,23 @@ class Translator(Protocol):
         ...
 
 
+@runtime_checkable
+class Service(Protocol):
+    """A translator that is a server's (an LLM's): what the manifest records of the server, and what
+    the run's summary says of its replies."""
+
+    def record(self) -> dict[str, object]: ...
+
+    def notes(self) -> list[str]: ...
+
+
 BACKENDS: dict[str, str] = {
     "hf": "pipeline.backends.hf:HFTranslator",
     "ct2": "pipeline.backends.ct2:CT2Translator",
 }
+# Not a model here but a server's: an OpenAI-compatible chat-completions API translates, and a model
+# of the ct2 backend aligns its English (pipeline.backends.llm, opened by pipeline.run.open_llm).
+LLM_BACKEND = "openai"
 
 
 def load_backend(

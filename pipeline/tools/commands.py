@@ -46,6 +46,13 @@ def register(commands: Any) -> None:
     bench.add_argument(
         "--review", default="2500,10000", help="sentence counts for the review-app timing ('' skips it)"
     )
+    bench.add_argument(
+        "--llm-segments",
+        type=int,
+        default=0,
+        help="segments of the interview through --backend openai and a local llama.cpp server (the llama "
+        "extra); 0: not measured",
+    )
     bench.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
     bench.set_defaults(run=_bench)
 
