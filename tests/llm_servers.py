@@ -94,10 +94,15 @@ def spoil(content: str, how: str) -> str:
     return json.dumps({"translations": translations})
 
 
+def request_of(body: dict[str, Any]) -> dict[str, Any]:
+    """The request in a chat body: the JSON on the last line of its one user message."""
+    return dict(json.loads(body["messages"][-1]["content"].rsplit("\n", 1)[-1]))
+
+
 def made_up_english(body: dict[str, Any]) -> dict[str, Any]:
     """An answer that translates every unit to English words made from its Arabic (one per word), in
     the shape asked for: what a well-behaved model returns."""
-    request = json.loads(body["messages"][-1]["content"])
+    request = request_of(body)
     translations = [
         {"id": unit["id"], "en": " ".join(f"w{len(word)}" for word in unit["ar"].split()) or "empty"}
         for unit in request["units"]

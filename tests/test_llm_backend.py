@@ -13,8 +13,9 @@ import pytest
 from pipeline.backends.llm import parse_reply, public_url, reply_schema
 from pipeline.cli import main
 from pipeline.readers import read_transcript
+from pipeline.settings import PROMPT
 from tests.conftest import DATA
-from tests.llm_servers import ChatServer, made_up_english, serving
+from tests.llm_servers import ChatServer, made_up_english, request_of, serving
 
 TOR = DATA / "tor_animation" / "Tor_animation.ar.srt"
 
@@ -46,11 +47,7 @@ def sentences(out: Path, name: str = "Tor_animation.ar") -> list[dict]:
 
 def sent_units(server: ChatServer) -> list[str]:
     """The Arabic of every unit the server was asked to translate, in the order asked."""
-    return [
-        unit["ar"]
-        for body in server.requests
-        for unit in json.loads(body["messages"][-1]["content"])["units"]
-    ]
+    return [unit["ar"] for body in server.requests for unit in request_of(body)["units"]]
 
 
 def test_every_unit_is_translated_once_in_order_in_windows_with_context(tmp_path, tiny_aligner):
@@ -58,7 +55,7 @@ def test_every_unit_is_translated_once_in_order_in_windows_with_context(tmp_path
         assert translate(server, tmp_path, tiny_aligner, "--workers", "1") == 0
     units = sent_units(server)
     assert len(units) == len(set(units)), "no unit is sent twice"
-    windows = [json.loads(body["messages"][-1]["content"]) for body in server.requests]
+    windows = [request_of(body) for body in server.requests]
     assert all(len(window["units"]) <= 6 for window in windows)
     assert [unit["id"] for unit in windows[0]["units"]] == [
         str(n) for n in range(1, len(windows[0]["units"]) + 1)
@@ -72,7 +69,10 @@ def test_every_unit_is_translated_once_in_order_in_windows_with_context(tmp_path
     body = server.requests[0]
     assert body["temperature"] == 0 and body["seed"] == 0 and body["model"] == "fake-llm"
     assert body["response_format"]["type"] == "json_schema"
-    assert "interview" in body["messages"][0]["content"], "the versioned prompt is the system message"
+    (message,) = body["messages"]  # one user message: the instructions, then the request
+    assert message["role"] == "user" and message["content"].startswith(
+        PROMPT.read_text(encoding="utf-8").rstrip()
+    )
 
     # Every Arabic word is in exactly one sentence, in order, and the English is the server's.
     rows = sentences(tmp_path)
@@ -103,7 +103,7 @@ def test_a_second_run_sends_nothing_and_a_new_prompt_translates_again(tmp_path, 
         prompt.write_text("Translate into English. Reply in JSON.", encoding="utf-8")
         assert translate(server, tmp_path, tiny_aligner, "--prompt", str(prompt)) == 0
         assert len(server.requests) == 2 * first, "the prompt's hash is part of the cache key"
-        assert server.requests[-1]["messages"][0]["content"] == prompt.read_text(encoding="utf-8")
+        assert server.requests[-1]["messages"][0]["content"].startswith(prompt.read_text(encoding="utf-8"))
 
 
 def test_a_killed_run_resends_only_the_windows_not_stored(tmp_path, tiny_aligner, capsys):
@@ -152,7 +152,7 @@ def test_a_window_that_keeps_failing_is_split_down_to_units_and_never_loses_one(
         ChatServer(made_up_english, faults=["merged", "reordered", "not-json", "missing-id"])
     ) as server:
         assert translate(server, tmp_path / "out", tiny_aligner, source=source) == 0
-    asked = [[u["ar"] for u in json.loads(b["messages"][-1]["content"])["units"]] for b in server.requests]
+    asked = [[u["ar"] for u in request_of(b)["units"]] for b in server.requests]
     assert [len(units) for units in asked] == [2, 2, 1, 1, 1]
     rows = sentences(tmp_path / "out", "two")
     assert " ".join(r["ar"] for r in rows).split() == source.read_text(encoding="utf-8").split()
@@ -170,7 +170,7 @@ def test_a_server_without_json_schema_is_asked_with_json_object(tmp_path, tiny_a
         assert translate(server, tmp_path, tiny_aligner, "--workers", "1") == 0
     kinds = [body.get("response_format", {}).get("type") for body in server.requests]
     assert kinds[0] == "json_schema" and set(kinds[1:]) == {"json_object"}
-    units = [unit["ar"] for unit in json.loads(server.requests[1]["messages"][-1]["content"])["units"]]
+    units = [unit["ar"] for unit in request_of(server.requests[1])["units"]]
     ids = [str(n) for n in range(1, len(units) + 1)]
     assert server.requests[1]["response_format"]["schema"] == reply_schema(ids, units)
 
@@ -243,7 +243,7 @@ def test_glossary_terms_in_a_window_go_into_its_prompt(tmp_path, tiny_aligner):
     glossary.write_text("الإنترنت\tthe Internet\nصقر\tSaqr\n", encoding="utf-8")
     with serving(ChatServer(made_up_english)) as server:
         assert translate(server, tmp_path / "out", tiny_aligner, "--glossary", str(glossary)) == 0
-    sent = [json.loads(body["messages"][-1]["content"]) for body in server.requests]
+    sent = [request_of(body) for body in server.requests]
     assert sent[0]["glossary"] == [{"ar": "الإنترنت", "en": "the Internet"}]
     assert all(term["ar"] != "صقر" for window in sent for term in window["glossary"])
 

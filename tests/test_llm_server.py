@@ -25,7 +25,7 @@ from pipeline.readers import read_transcript
 from pipeline.tools.llama import MODEL_ALIAS as MODEL
 from pipeline.tools.llama import llama_server
 from tests.conftest import DATA
-from tests.llm_servers import ChatServer, forwarded_to, serving
+from tests.llm_servers import ChatServer, forwarded_to, request_of, serving
 
 pytestmark = pytest.mark.slow
 
@@ -50,7 +50,7 @@ def rows(out: Path) -> list[dict]:
 
 
 def asked(proxy: ChatServer) -> list[list[str]]:
-    return [[u["ar"] for u in json.loads(b["messages"][-1]["content"])["units"]] for b in proxy.requests]
+    return [[u["ar"] for u in request_of(b)["units"]] for b in proxy.requests]
 
 
 def assert_whole(out: Path) -> None:
@@ -92,7 +92,7 @@ def test_a_real_model_answers_every_unit_once_in_order_and_a_killed_run_resumes(
     # The server refuses OpenAI's json_schema (once per run, then json_object is asked): the windows
     # answered are the json_object requests.
     answered = [
-        [u["ar"] for u in json.loads(b["messages"][-1]["content"])["units"]]
+        [u["ar"] for u in request_of(b)["units"]]
         for b in proxy.requests
         if b["response_format"]["type"] == "json_object"
     ]

@@ -368,10 +368,9 @@ class LLMTranslator:
         }
         body: dict[str, Any] = {
             "model": self.model,
-            "messages": [
-                {"role": "system", "content": self.prompt},
-                {"role": "user", "content": json.dumps(request, ensure_ascii=False)},
-            ],
+            # One user message: the instructions, then the request. Some chat templates drop a system
+            # message (llama-cpp-python's Gemma format does, silently), and some refuse two user turns.
+            "messages": [{"role": "user", "content": ask(self.prompt, request)}],
             "temperature": self.options.temperature,
             "seed": self.options.seed + attempt,  # a retry at temperature 0 needs another draw
             "max_tokens": self.options.max_tokens or _max_tokens(units),
@@ -449,6 +448,11 @@ class LLMTranslator:
                 "untranslated"
             )
         return notes
+
+
+def ask(prompt: str, request: dict[str, Any]) -> str:
+    """The one message sent: the instructions, a blank line, and the request as JSON on its last line."""
+    return f"{prompt.rstrip()}\n\n{json.dumps(request, ensure_ascii=False)}"
 
 
 def _read_prompt(path: Path) -> str:

@@ -331,7 +331,7 @@ class LLMTiming:
 def measure_llm(segments: int, aligner: str, data: Path) -> LLMTiming:
     """The first `segments` of the benchmark interview through `--backend openai` and a local llama.cpp
     server, aligned by `aligner`."""
-    from pipeline.backends.llm import LLMTranslator
+    from pipeline.backends.llm import LLMTranslator, ask
     from pipeline.output import OutputFolder
     from pipeline.run import Job, open_translator, run_archive
     from pipeline.settings import LLMOptions
@@ -348,15 +348,14 @@ def measure_llm(segments: int, aligner: str, data: Path) -> LLMTiming:
                 "/chat/completions",
                 {
                     "model": translator.model,
-                    "messages": [
-                        {"role": "system", "content": translator.prompt},
-                        {"role": "user", "content": json.dumps({"before": [], "units": [], "after": []})},
-                    ],
+                    "messages": [{"role": "user", "content": ask(translator.prompt, {"units": []})}],
                     "max_tokens": 1,
                 },
             )
+            out = Path(folder) / "out"
+            out.mkdir()
             started = time.perf_counter()
-            run_archive([read_transcript(interview)], translator, OutputFolder(Path(folder) / "out"), job)
+            run_archive([read_transcript(interview)], translator, OutputFolder(out), job)
             seconds = time.perf_counter() - started
         a = translator.attempts
         return LLMTiming(
