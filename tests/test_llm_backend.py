@@ -5,7 +5,9 @@ one on 127.0.0.1 (tests/llm_servers.py); tests/test_llm_server.py runs a real ll
 from __future__ import annotations
 
 import json
+import threading
 from contextlib import ExitStack
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -271,3 +273,53 @@ def test_a_unit_the_server_never_answers_keeps_its_arabic(tmp_path, tiny_aligner
     assert row["en"] == row["ar"] == "ذهبت إلى السوق أمس"
     assert "untranslated" in row["flags"] and row["confidence"] == 0
     assert "1 unit(s) got no usable English from the LLM" in capsys.readouterr().out
+
+
+def test_a_redirect_is_refused_and_the_key_never_follows_it(tmp_path, tiny_aligner, monkeypatch, capsys):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-very-secret")
+    seen: list[str | None] = []
+
+    class Elsewhere(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Authorization"))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    class Redirecting(Elsewhere):
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", f"http://127.0.0.1:{elsewhere.server_address[1]}/steal")
+            self.end_headers()
+
+    elsewhere = HTTPServer(("127.0.0.1", 0), Elsewhere)
+    redirecting = HTTPServer(("127.0.0.1", 0), Redirecting)
+    for server in (elsewhere, redirecting):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{redirecting.server_address[1]}/v1"
+        code = translate_via(url, tmp_path, tiny_aligner)
+    finally:
+        for server in (elsewhere, redirecting):
+            server.shutdown()
+    assert code == 2 and "redirects (HTTP 302)" in capsys.readouterr().err
+    assert seen == [], "nothing, and no key, reached the address it redirected to"
+
+
+def translate_via(url: str, out: Path, aligner: Path) -> int:
+    return main(
+        [
+            "translate",
+            str(TOR),
+            "--out",
+            str(out),
+            "--backend",
+            "openai",
+            "--llm-url",
+            url,
+            "--aligner",
+            str(aligner),
+        ]
+    )

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 import docx
@@ -521,3 +522,26 @@ def test_any_youtube_captions_read_as_their_words_once_in_order_with_their_times
     for segment, line in zip(segments, lines, strict=True):
         starts = [segment.time_at(match.start()) for match in re.finditer(r"\S+", segment.text)]
         assert starts == pytest.approx([time for _, time in line], abs=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["bomb", "encrypted"])
+def test_a_word_file_that_is_a_zip_bomb_or_encrypted_is_one_line(tmp_path, kind):
+    path = tmp_path / "talk.docx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        if kind == "bomb":
+            with archive.open("word/document.xml", "w") as entry:
+                for _ in range(260):
+                    entry.write(bytes(1 << 20))
+        else:
+            archive.writestr("word/document.xml", "<w:document/>")
+    if kind == "encrypted":  # the entry's general-purpose flag says encrypted
+        data = bytearray(path.read_bytes())
+        data[6] |= 1
+        central = data.rfind(b"PK\x01\x02")
+        data[central + 8] |= 1
+        path.write_bytes(bytes(data))
+    with pytest.raises(InputError) as error:
+        read_transcript(path)
+    assert str(error.value).startswith(str(path)) and "\n" not in str(error.value)
+    if kind == "bomb":  # refused before anything is unpacked
+        assert "unpacks to over 256 MiB" in str(error.value)

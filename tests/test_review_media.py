@@ -187,3 +187,17 @@ def test_an_unplayable_recording_is_converted_once_with_ffmpeg_and_then_served(
     call = (fake.parent / "calls.txt").read_text(encoding="utf-8")
     assert str(odd.resolve()) in call and "-vn" in call  # the audio of the registered file
     assert not list((out / "talk").glob(".*part*"))  # nothing half-written left behind
+
+
+def test_a_conversion_survives_a_re_run_beside_the_unplayable_original(tmp_path):
+    source = tmp_path / "in" / "talk.srt"
+    source.parent.mkdir()
+    source.write_text("1\n00:00:00,000 --> 00:00:01,000\nنص\n", encoding="utf-8")
+    (tmp_path / "in" / "talk.mkv").write_bytes(b"\x1a\x45\xdf\xa3")
+    converted = tmp_path / "out" / "talk" / "talk.media.m4a"
+    converted.parent.mkdir(parents=True)
+    converted.write_bytes(b"aac")
+    media.register(tmp_path / "out", "talk", converted)
+    assert media.for_run(source, None, tmp_path / "out", "talk") == converted.resolve()
+    given = tmp_path / "in" / "other.wav"
+    assert media.for_run(source, given, tmp_path / "out", "talk") == given

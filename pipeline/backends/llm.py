@@ -15,6 +15,7 @@ Windows are batches of the translation cache, so a killed run re-sends only the 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import http.client
 import json
@@ -65,9 +66,17 @@ class ChatClient:
     RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
     def __init__(self, url: str, key: str | None, timeout: float, retries: int, backoff: float = 0.5):
-        self.where = public_url(url)
+        try:
+            self.where = public_url(url)
+        except ValueError:  # e.g. a '/' or '#' in a password: never echoed
+            raise LLMError(
+                "--llm-url is not a valid URL (percent-encode special characters in a user name or password, "
+                f"or better, put the key in ${API_KEY_VARIABLE})"
+            ) from None
         self.base = self.where
         parts = urllib.parse.urlsplit(url)
+        # An API never redirects; following one would send the key to wherever it points.
+        self.opener = urllib.request.build_opener(_NoRedirect())
         self.authorization = f"Bearer {key}" if key else None
         if self.authorization is None and parts.username is not None:  # user:password@ in the URL
             pair = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
@@ -92,13 +101,22 @@ class ChatClient:
         for attempt in range(tries):
             last = attempt == tries - 1
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    raw = response.read()
+                with self.opener.open(request, timeout=self.timeout) as response:
+                    raw = response.read(MAX_REPLY + 1)
+                if len(raw) > MAX_REPLY:
+                    raise LLMError(
+                        f"the LLM server at {self.where} sent an answer over {MAX_REPLY >> 20} MiB"
+                    )
                 try:
                     return json.loads(raw)
-                except ValueError:
+                except (ValueError, RecursionError):
                     problem = "an answer that is not JSON"
             except urllib.error.HTTPError as error:
+                if 300 <= error.code < 400:
+                    raise LLMError(
+                        f"the LLM server at {self.where} redirects (HTTP {error.code}); give --llm-url the "
+                        "address it redirects to"
+                    ) from None
                 detail = _error_detail(error)
                 # llama-cpp-python answers a request field it does not take with a 500 naming it: that
                 # is the request's fault, and asking again cannot mend it.
@@ -115,7 +133,7 @@ class ChatClient:
         raise AssertionError("unreachable")
 
     def _delay(self, attempt: int, retry_after: str | None) -> float:
-        if retry_after and retry_after.strip().isdigit():
+        if retry_after and retry_after.strip().isdecimal() and retry_after.strip().isascii():
             return min(float(retry_after), 60.0)
         return self.backoff * 2**attempt
 
@@ -131,6 +149,22 @@ class ChatClient:
                 "--llm-url is the API's base, usually ending in /v1"
             )
         return f"the LLM server at {self.where} answered HTTP {status}{detail}"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Redirects come back as the HTTPError they are, never followed."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+MAX_REPLY = 16 << 20  # bytes: a window's reply is a few kilobytes
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def shown(text: str) -> str:
+    """Text from the server as an error message shows it: on one line, no control characters."""
+    return " ".join(_CONTROL.sub(" ", text).split())
 
 
 class ServerRefused(LLMError):
@@ -156,7 +190,7 @@ def _error_detail(error: urllib.error.HTTPError) -> str:
         body = str(message)
     except ValueError:
         pass
-    line = " ".join(body.split())[:200]
+    line = shown(body)[:200]
     return f": {line}" if line else ""
 
 
@@ -270,7 +304,7 @@ class LLMTranslator:
         wanted = self.options.model
         try:  # once, at once: a server that is down is said before any work starts
             listed = self.client.get("/models", retry=False)
-            names = [str(entry["id"]) for entry in listed.get("data", []) if isinstance(entry, dict)]
+            names = [shown(str(entry["id"])) for entry in listed.get("data", []) if isinstance(entry, dict)]
         except ServerRefused as error:
             if error.status in (401, 403) or (error.status == 404 and wanted is None):
                 raise
@@ -404,10 +438,13 @@ class LLMTranslator:
                 self.attempts.seconds += time.perf_counter() - started
         usage = answer.get("usage") if isinstance(answer, dict) else None
         if isinstance(usage, dict):
-            self._count(
-                prompt_tokens=int(usage.get("prompt_tokens") or 0),
-                completion_tokens=int(usage.get("completion_tokens") or 0),
-            )
+            with contextlib.suppress(
+                TypeError, ValueError, OverflowError
+            ):  # counts it got wrong: not counted
+                self._count(
+                    prompt_tokens=int(usage.get("prompt_tokens") or 0),
+                    completion_tokens=int(usage.get("completion_tokens") or 0),
+                )
         try:
             return str(answer["choices"][0]["message"]["content"] or "")
         except (KeyError, IndexError, TypeError):
@@ -526,7 +563,7 @@ def parse_reply(text: str, ids: Sequence[str]) -> list[str] | None:
     fenced = _FENCE.match(text)
     try:
         parsed = json.loads(fenced.group(1) if fenced else text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     entries = parsed.get("translations") if isinstance(parsed, dict) else None
     if not isinstance(entries, list) or len(entries) != len(ids):

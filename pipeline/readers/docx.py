@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from collections.abc import Iterator
 
 import docx
@@ -23,13 +24,29 @@ from pipeline.readers.common import strip_markup
 from pipeline.readers.speaker_labels import speakers
 from pipeline.records import Segment
 
+MAX_UNPACKED = 256 << 20  # bytes a document may unpack to: a book is a few megabytes; more is a zip bomb
+_UNREADABLE = (
+    PackageNotFoundError,
+    zipfile.BadZipFile,
+    KeyError,
+    ValueError,
+    etree.XMLSyntaxError,
+    RuntimeError,  # an encrypted entry
+    NotImplementedError,  # an unknown compression method
+    zlib.error,
+    EOFError,
+)
+
 
 def read_docx(data: bytes, path: str, encoding: str | None = None) -> list[Segment]:
     """`encoding` is unused: a .docx says its own."""
     try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if sum(entry.file_size for entry in archive.infolist()) > MAX_UNPACKED:
+                raise InputError(path, f"unpacks to over {MAX_UNPACKED >> 20} MiB: not a transcript")
         document = docx.Document(io.BytesIO(data))
         turns = [(number, turn.strip()) for number, turn in enumerate(_turns(document), start=1)]
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, etree.XMLSyntaxError) as error:
+    except _UNREADABLE as error:
         detail = " ".join(str(error).split())
         raise InputError(
             path,

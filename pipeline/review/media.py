@@ -90,11 +90,12 @@ def registered(out: Path, name: str) -> Path | None:
 
 
 def for_run(source: Path, given: Path | None, out: Path, name: str) -> Path | None:
-    """The media a (re-)run records: the file given, else the one beside the transcript, else the one
-    registered before (picked in the app or converted), so a re-run never forgets it."""
+    """The media a (re-)run records: the file given, else the one registered before (found beside the
+    transcript, picked in the app or converted: a re-run never undoes a conversion), else the one with
+    the transcript's stem beside it."""
     if given is not None:
         return given
-    return same_stem(source) or registered(out, name)
+    return registered(out, name) or same_stem(source)
 
 
 def register(out: Path, name: str, path: Path) -> None:
