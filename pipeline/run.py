@@ -251,6 +251,15 @@ def run_archive(
     if store is not None:
         transcripts = claimed(transcripts, store, job.replace, summary)
     planned = [(t, build_units(t, translator.planner.count_tokens, job.units)) for t in transcripts]
+    if isinstance(translator, Service):
+        translator.learn_speakers(
+            {
+                unit.model_words: speaker
+                for transcript, units in planned
+                for unit in units
+                if unit.words and (speaker := transcript.segments[unit.words[0].segment].speaker)
+            }
+        )
     manifest = {
         "pipeline": __version__,
         "translator": translator.name,

@@ -65,9 +65,9 @@ def test_every_unit_is_translated_once_in_order_in_windows_with_context(tmp_path
     # Context: the units just before and after each window, not to be translated.
     for previous, window, following in zip([None, *windows], windows, [*windows[1:], None], strict=False):
         if previous is not None:
-            assert window["before"] == [unit["ar"] for unit in previous["units"][-3:]]
+            assert [c["ar"] for c in window["before"]] == [unit["ar"] for unit in previous["units"][-3:]]
         if following is not None:
-            assert window["after"] == [unit["ar"] for unit in following["units"][:3]]
+            assert [c["ar"] for c in window["after"]] == [unit["ar"] for unit in following["units"][:3]]
     body = server.requests[0]
     assert body["temperature"] == 0 and body["seed"] == 0 and body["model"] == "fake-llm"
     assert body["response_format"]["type"] == "json_schema"
@@ -323,3 +323,17 @@ def translate_via(url: str, out: Path, aligner: Path) -> int:
             str(aligner),
         ]
     )
+
+
+def test_each_unit_goes_with_its_speaker_who_is_no_part_of_the_english(tmp_path, tiny_aligner):
+    source = tmp_path / "talk.txt"
+    lines = ["المذيع: مساء الخير وأهلا بكم.", "الضيف: شكرا على الدعوة.", "المذيع: حدثنا عن عملك."]
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with serving(ChatServer(made_up_english)) as server:
+        assert translate(server, tmp_path / "out", tiny_aligner, "--workers", "1", source=source) == 0
+    (request,) = [request_of(body) for body in server.requests]
+    assert [unit.get("speaker") for unit in request["units"]] == ["المذيع", "الضيف", "المذيع"]
+    assert all(not unit["ar"].startswith(unit["speaker"]) for unit in request["units"])
+    rows = sentences(tmp_path / "out", "talk")
+    assert [r["speaker"] for r in rows] == ["المذيع", "الضيف", "المذيع"]
+    assert all("المذيع" not in r["en"] for r in rows)

@@ -9,7 +9,7 @@ transformers' PyTorch models never imports torch.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 from pipeline.backends.planning import Batch, Planner, gather
@@ -37,6 +37,10 @@ class Service(Protocol):
     def record(self) -> dict[str, object]: ...
 
     def notes(self) -> list[str]: ...
+
+    def learn_speakers(self, speakers: Mapping[tuple[str, ...], str]) -> None:
+        """Who speaks each unit (by its model words), for the requests' context."""
+        ...
 
 
 BACKENDS: dict[str, str] = {

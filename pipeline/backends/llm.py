@@ -27,7 +27,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -237,6 +237,17 @@ class WindowPlanner(Planner):
         return windows
 
 
+@dataclass(frozen=True)
+class Passage:
+    """A unit as a request holds it: its Arabic, and who speaks it where the transcript says."""
+
+    ar: str
+    speaker: str | None = None
+
+    def json(self) -> dict[str, str]:
+        return {"speaker": self.speaker, "ar": self.ar} if self.speaker else {"ar": self.ar}
+
+
 @dataclass
 class Attempts:
     """What the run cost beyond one request per window (the bench reports it)."""
@@ -270,6 +281,7 @@ class LLMTranslator:
         )
         self.prompt = _read_prompt(options.prompt)
         self.model = self._served_model()
+        self.speakers: dict[tuple[str, ...], str] = {}  # who speaks each unit, where the transcript says
         self.structured = STRUCTURED[0]  # how the reply's shape is asked for: the first the server takes
         self._lock = threading.Lock()
         self.attempts = Attempts()
@@ -360,17 +372,23 @@ class LLMTranslator:
             for index in range(len(words))
         ]
 
+    def learn_speakers(self, speakers: Mapping[tuple[str, ...], str]) -> None:
+        self.speakers.update(speakers)
+
     def english(self, batch: Batch) -> list[str | None]:
         """One English per unit of the window (None: no usable reply for it)."""
         assert isinstance(batch, Window), "the LLM translator plans its own windows"
-        before = [" ".join(words) for words in batch.before]
-        after = [" ".join(words) for words in batch.after]
-        units = [" ".join(unit.words) for unit in batch.units]
+        before = [self._passage(words) for words in batch.before]
+        after = [self._passage(words) for words in batch.after]
+        units = [self._passage(unit.words) for unit in batch.units]
         ids = [str(index + 1) for index in range(len(units))]
         return self._window(ids, units, before, after)
 
+    def _passage(self, words: Sequence[str]) -> Passage:
+        return Passage(" ".join(word for word in words if word), self.speakers.get(tuple(words)))
+
     def _window(
-        self, ids: list[str], units: list[str], before: list[str], after: list[str]
+        self, ids: list[str], units: list[Passage], before: list[Passage], after: list[Passage]
     ) -> list[str | None]:
         for attempt in range(self.options.attempts):
             english = self._ask(ids, units, before, after, attempt)
@@ -389,16 +407,18 @@ class LLMTranslator:
         return left + right
 
     def _ask(
-        self, ids: list[str], units: list[str], before: list[str], after: list[str], attempt: int
+        self, ids: list[str], units: list[Passage], before: list[Passage], after: list[Passage], attempt: int
     ) -> list[str] | None:
         """The server's English for these units, or None when its reply does not hold exactly one
         non-empty English per id, in order."""
-        window = " ".join(units)
+        arabic = [unit.ar for unit in units]
         request = {
-            "before": before,
-            "units": [{"id": i, "ar": text} for i, text in zip(ids, units, strict=True)],
-            "after": after,
-            "glossary": [{"ar": term.ar, "en": term.en} for term in terms_in(self.glossary, window)],
+            "before": [passage.json() for passage in before],
+            "units": [{"id": i, **unit.json()} for i, unit in zip(ids, units, strict=True)],
+            "after": [passage.json() for passage in after],
+            "glossary": [
+                {"ar": term.ar, "en": term.en} for term in terms_in(self.glossary, " ".join(arabic))
+            ],
         }
         body: dict[str, Any] = {
             "model": self.model,
@@ -407,9 +427,9 @@ class LLMTranslator:
             "messages": [{"role": "user", "content": ask(self.prompt, request)}],
             "temperature": self.options.temperature,
             "seed": self.options.seed + attempt,  # a retry at temperature 0 needs another draw
-            "max_tokens": self.options.max_tokens or _max_tokens(units),
+            "max_tokens": self.options.max_tokens or _max_tokens(arabic),
         }
-        reply = self._complete(body, ids, units)
+        reply = self._complete(body, ids, arabic)
         self._count(requests=1)
         return parse_reply(reply, ids)
 
