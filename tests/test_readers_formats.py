@@ -54,7 +54,7 @@ INTERVIEW = [
 
 
 def test_ass_reads_dialogue_with_actors_and_skips_comments_drawings_and_styling():
-    segments = read_transcript(FORMATS / "interview.ar.ass").segments
+    segments = read_transcript(FORMATS / "interview-ass.ar.ass").segments
     assert described(segments) == [
         (*INTERVIEW[0], 16),
         (*INTERVIEW[1], 17),  # {\i1}...{\i0} removed, \h a space
@@ -75,7 +75,7 @@ def test_ssa_v4_reads_too(tmp_path):
 
 
 def test_ttml_reads_paragraphs_with_their_times_and_line_breaks():
-    segments = read_transcript(FORMATS / "interview.ar.ttml").segments
+    segments = read_transcript(FORMATS / "interview-ttml.ar.ttml").segments
     assert (
         described(segments)
         == [
@@ -181,7 +181,7 @@ def test_malformed_input_is_one_line_naming_file_line_and_problem(tmp_path, name
 
 # --- YouTube's automatic captions ---------------------------------------------------------------
 
-# The words of tests/data/formats/interview.ar.vtt, each with the time its inline stamp (or its cue's
+# The words of tests/data/formats/interview-vtt.ar.vtt, each with the time its inline stamp (or its cue's
 # start, for a line's first word) gives it; `[موسيقى]` is a line without word times.
 SPOKEN = [
     [("مساء", 0.08), ("الخير", 0.48), ("وأهلا", 0.96), ("بكم", 1.52), ("في", 1.8), ("البرنامج", 2.16)],
@@ -194,7 +194,7 @@ SPOKEN = [
 
 
 def test_youtube_automatic_captions_read_each_word_once_in_order_with_its_own_time():
-    segments = read_transcript(FORMATS / "interview.ar.vtt").segments
+    segments = read_transcript(FORMATS / "interview-vtt.ar.vtt").segments
     assert [s.text.split() for s in segments] == [[word for word, _ in line] for line in SPOKEN]
     for segment, line in zip(segments, SPOKEN, strict=True):
         at_word_starts = [segment.time_at(match.start()) for match in re.finditer(r"\S+", segment.text)]
@@ -207,7 +207,7 @@ def test_youtube_automatic_captions_read_each_word_once_in_order_with_its_own_ti
 
 
 def test_youtube_words_between_stamps_get_times_in_between_and_end_at_the_cue_end():
-    (segment, *_) = read_transcript(FORMATS / "interview.ar.vtt").segments
+    (segment, *_) = read_transcript(FORMATS / "interview-vtt.ar.vtt").segments
     middle_of_welcome = segment.text.index("وأهلا") + 2
     assert 0.96 < segment.time_at(middle_of_welcome) < 1.52
     assert segment.time_at(len(segment.text)) == pytest.approx(2.869)
@@ -227,7 +227,7 @@ def test_ordinary_webvtt_with_a_tag_is_not_mistaken_for_youtube(tmp_path):
 
 
 def test_time_stamped_text_reads_times_speakers_and_continued_lines():
-    segments = read_transcript(FORMATS / "interview.ar.txt").segments
+    segments = read_transcript(FORMATS / "interview-txt.ar.txt").segments
     last = "وكيف تغير البحر؟"
     assert described(segments) == [
         ("مقابلة مع صياد من الإسكندرية، سجلت في الميناء", None, None, None, 1),  # before the first stamp
@@ -358,7 +358,7 @@ def translated_formats(tiny_model, tmp_path_factory) -> tuple[Path, Path]:
     """Every new format in one folder, translated by the CLI with the tiny random model."""
     inputs = tmp_path_factory.mktemp("formats")
     for name in NEW_FORMATS[:-1]:
-        fixture = FORMATS / f"interview.ar{Path(name).suffix}"
+        fixture = FORMATS / f"interview-{Path(name).suffix[1:]}.ar{Path(name).suffix}"
         (inputs / name).write_bytes(fixture.read_bytes())
     word_document(inputs / "word.docx")
     out = tmp_path_factory.mktemp("output")
@@ -408,7 +408,7 @@ def test_translated_youtube_captions_start_every_sentence_at_a_spoken_word(trans
     assert all(round(r["start"], 3) in word_times for r in records), [r["start"] for r in records]
 
 
-# English for each line of interview.ar.vtt: most too long for one cue, so their sentences are cut.
+# English for each line of interview-vtt.ar.vtt: most too long for one cue, so their sentences are cut.
 YOUTUBE_ENGLISH = [
     "Good evening, and welcome to the programme, everyone who is watching us tonight",
     "Our guest today is a fisherman, a man of the sea, who comes to us from the old city of Alexandria",
@@ -424,7 +424,7 @@ def test_subtitles_of_youtube_captions_start_each_cue_at_a_spoken_words_own_time
     falls on, not at that word's share of the line (a reading speed that every cue keeps leaves the cues
     where the words put them)."""
     source, english = tmp_path / "talk.vtt", tmp_path / "talk.en.txt"
-    source.write_bytes((FORMATS / "interview.ar.vtt").read_bytes())
+    source.write_bytes((FORMATS / "interview-vtt.ar.vtt").read_bytes())
     english.write_text("\n".join(YOUTUBE_ENGLISH) + "\n", encoding="utf-8")
     out = tmp_path / "out"
     arguments = ["--aligner", str(tiny_aligner), "--backend", "hf", "--out", str(out), "--max-cps", "1000"]
@@ -440,7 +440,7 @@ def test_subtitles_of_youtube_captions_start_each_cue_at_a_spoken_words_own_time
 @pytest.mark.slow
 def test_python_m_pipeline_translates_youtube_captions(tiny_model, tmp_path):
     source = tmp_path / "talk.vtt"
-    source.write_bytes((FORMATS / "interview.ar.vtt").read_bytes())
+    source.write_bytes((FORMATS / "interview-vtt.ar.vtt").read_bytes())
     command = [
         sys.executable,
         "-m",
